@@ -1,0 +1,42 @@
+"""Learning agents. Each agent module exposes a config dataclass, ``train`` and ``load_policy``.
+
+Agents never import a problem: they see Gymnasium spaces and ``info["cost"]`` /
+``info["costs"]``. :data:`AGENTS` maps CLI names to import paths of
+:class:`AgentSpec` objects so that importing this package imports no torch code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from stagewise.core.registry import load_object
+
+# name -> "module:SPEC"; each module defines SPEC = AgentSpec(...)
+AGENTS: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """How the CLI and the benchmark drive an agent.
+
+    Attributes:
+        name: CLI name (``dqn``).
+        config: dataclass of hyper-parameters (every field has a default and a docstring line).
+        train: ``train(env_fn, cfg, run_dir) -> Policy``; resumes from ``run_dir`` if a
+            checkpoint is there.
+        load_policy: ``load_policy(run_dir) -> Policy`` for a finished run.
+        action_mode: the action mode the agent needs (``box``, ``discrete``, ``hybrid``).
+    """
+
+    name: str
+    config: type
+    train: Any
+    load_policy: Any
+    action_mode: str = "box"
+
+
+def get_agent(name: str) -> AgentSpec:
+    if name not in AGENTS:
+        raise KeyError(f"unknown agent {name!r}; available: {', '.join(sorted(AGENTS))}")
+    return load_object(AGENTS[name])

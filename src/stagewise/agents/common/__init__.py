@@ -1,0 +1,1 @@
+"""Pieces every agent shares: networks, checkpoints, progress logging, seeding."""

@@ -1,0 +1,101 @@
+"""Problem configuration: loading from JSON/YAML into validated pydantic models.
+
+Every problem declares a :class:`ProblemConfig` subclass. :func:`load_config`
+accepts nothing (the defaults), a dict, a model instance or a file path, plus
+keyword overrides, and either returns a validated model or raises one
+:class:`ConfigError` listing each bad field with its path, value and file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+ConfigT = TypeVar("ConfigT", bound="ProblemConfig")
+
+
+class ProblemConfig(BaseModel):
+    """Base of every problem configuration: unknown fields are errors, values immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; lists every offending field."""
+
+    def __init__(self, problems: list[str], source: str | None = None):
+        self.problems = problems
+        self.source = source
+        where = f" in {source}" if source else ""
+        body = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid configuration{where}:\n{body}")
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Parse a JSON or YAML file into a dict (by suffix; ``.yml``/``.yaml`` are YAML)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError([f"file not found: {path}"], str(path))
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) if path.suffix in {".yml", ".yaml"} else json.loads(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        raise ConfigError([f"cannot parse: {err}"], str(path)) from err
+    if not isinstance(data, dict):
+        raise ConfigError([f"top level must be a mapping, got {type(data).__name__}"], str(path))
+    return data
+
+
+def load_config(
+    model: type[ConfigT],
+    source: str | Path | dict[str, Any] | ProblemConfig | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> ConfigT:
+    """Build a validated ``model`` from ``source`` with ``overrides`` applied on top."""
+    origin: str | None = None
+    if source is None:
+        data: dict[str, Any] = {}
+    elif isinstance(source, ProblemConfig):
+        if not isinstance(source, model):
+            raise ConfigError(
+                [f"expected a {model.__name__}, got a {type(source).__name__}"], origin
+            )
+        data = source.model_dump()
+    elif isinstance(source, dict):
+        data = dict(source)
+    elif isinstance(source, str | Path):
+        origin = str(source)
+        data = read_config_file(source)
+    else:
+        raise ConfigError([f"config must be a path, dict or {model.__name__}, got {source!r}"])
+    data.update(overrides or {})
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_describe(err), origin) from None
+
+
+def _describe(err: ValidationError) -> list[str]:
+    lines = []
+    for e in err.errors():
+        path = ".".join(str(p) for p in e["loc"]) or "<root>"
+        value = e.get("input")
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        lines.append(f"{path} = {shown}: {e['msg']}")
+    return lines
+
+
+def config_fields(model: type[ProblemConfig]) -> list[tuple[str, str, Any, str]]:
+    """(name, type, default, description) of each field, for ``stagewise info``."""
+    rows = []
+    for name, field in model.model_fields.items():
+        annotation = getattr(field.annotation, "__name__", str(field.annotation))
+        default = field.get_default(call_default_factory=True)
+        rows.append((name, annotation, default, field.description or ""))
+    return rows

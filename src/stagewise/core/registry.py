@@ -1,0 +1,76 @@
+"""Problem registry: ids, Gymnasium registration and discovery.
+
+Each problem package calls :func:`register` once with a :class:`ProblemSpec`.
+Heavy pieces (optimizers, baseline policies, reproduction scripts) are named
+by import path (``"package.module:attribute"``) so that ``import stagewise``
+stays fast and never imports a solver.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """How stagewise knows a problem.
+
+    Attributes:
+        name: CamelCase problem name; the Gymnasium id is ``stagewise/<name>-v0``.
+        slug: CLI name (``capacity-expansion``).
+        summary: one-line description.
+        env: import path of the :class:`~stagewise.core.env.ConstrainedEnv` subclass.
+        solve: import path of ``solve(config, **options) -> Solution``, if any.
+        policies: named baseline policies: import paths of ``factory(env, **options) -> Policy``.
+        reproduce: import path of the paper-reproduction entry point, if any.
+    """
+
+    name: str
+    slug: str
+    summary: str
+    env: str
+    solve: str | None = None
+    policies: dict[str, str] = field(default_factory=dict)
+    reproduce: str | None = None
+
+    @property
+    def env_id(self) -> str:
+        return f"stagewise/{self.name}-v0"
+
+    def env_class(self) -> Any:
+        return load_object(self.env)
+
+
+_PROBLEMS: dict[str, ProblemSpec] = {}
+
+
+def load_object(path: str) -> Any:
+    """Import ``"package.module:attribute"``."""
+    module, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def register(spec: ProblemSpec) -> None:
+    """Add ``spec`` to the registry and register its Gymnasium id."""
+    _PROBLEMS[spec.slug] = spec
+    if spec.env_id not in gym.registry:
+        gym.register(id=spec.env_id, entry_point=spec.env)
+
+
+def problems() -> list[ProblemSpec]:
+    """Every registered problem, in registration order."""
+    return list(_PROBLEMS.values())
+
+
+def get_problem(name: str) -> ProblemSpec:
+    """Look a problem up by slug, CamelCase name or Gymnasium id."""
+    key = name.strip()
+    for spec in _PROBLEMS.values():
+        if key in {spec.slug, spec.name, spec.env_id, spec.name.lower()}:
+            return spec
+    known = ", ".join(sorted(_PROBLEMS))
+    raise KeyError(f"unknown problem {name!r}; registered problems: {known}")

@@ -1,0 +1,248 @@
+"""Codecs between agent-facing actions and physical decisions.
+
+A problem describes its decision as a list of :class:`DecisionField` (named,
+bounded arrays that are continuous, integer or binary). :class:`ActionCodec`
+derives every action mode from that description:
+
+- ``"box"``: one normalized ``Box(-1, 1)`` vector. A continuous or integer
+  field maps affinely onto ``[low, high]`` (integers are rounded); a binary
+  field is decided by sign (``> 0`` means 1).
+- ``"discrete"``: ``Discrete(n)`` when the decision is a single integer scalar
+  (the value is ``low + a``).
+- ``"hybrid"``: ``Tuple(MultiBinary(nb), Box(-1, 1, (nc,)))`` where the binary
+  fields form the first part and all other fields the second.
+
+All functions work on a leading batch axis, so one codec serves the single
+environment and the vector environment alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from gymnasium import spaces
+
+Decision = dict[str, np.ndarray]
+FieldKind = Literal["continuous", "integer", "binary"]
+ActionMode = Literal["box", "discrete", "hybrid"]
+
+
+@dataclass(frozen=True)
+class DecisionField:
+    """One named part of the physical decision.
+
+    Attributes:
+        name: name of the decision variable (e.g. ``"units"``).
+        shape: shape of the variable without the batch axis (``()`` for a scalar).
+        low: lower bound, broadcastable to ``shape``.
+        high: upper bound, broadcastable to ``shape``.
+        kind: ``"continuous"``, ``"integer"`` or ``"binary"``.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    low: float | np.ndarray
+    high: float | np.ndarray
+    kind: FieldKind = "continuous"
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=int))
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flat lower and upper bounds, each of length ``size``."""
+        if self.kind == "binary":
+            return np.zeros(self.size), np.ones(self.size)
+        low = np.broadcast_to(np.asarray(self.low, dtype=np.float64), self.shape).ravel()
+        high = np.broadcast_to(np.asarray(self.high, dtype=np.float64), self.shape).ravel()
+        return low.copy(), high.copy()
+
+
+class ActionCodec:
+    """Maps between each action mode and the named physical decision."""
+
+    def __init__(self, fields: list[DecisionField], modes: tuple[ActionMode, ...] = ("box",)):
+        if not fields:
+            raise ValueError("an ActionCodec needs at least one decision field")
+        self.fields = list(fields)
+        self.modes = modes
+        for mode in modes:
+            if mode == "discrete" and not self._is_single_integer():
+                raise ValueError("'discrete' mode needs a single integer scalar decision")
+            if mode == "hybrid" and not self._binary_fields():
+                raise ValueError("'hybrid' mode needs at least one binary decision field")
+        lows, highs = zip(*(f.bounds() for f in self.fields), strict=True)
+        self._low = np.concatenate(lows)
+        self._high = np.concatenate(highs)
+        self._kinds = np.concatenate([np.full(f.size, f.kind, dtype=object) for f in fields])
+        self._slices = self._field_slices(self.fields)
+
+    @staticmethod
+    def _field_slices(fields: list[DecisionField]) -> dict[str, slice]:
+        slices, start = {}, 0
+        for f in fields:
+            slices[f.name] = slice(start, start + f.size)
+            start += f.size
+        return slices
+
+    def _is_single_integer(self) -> bool:
+        return (
+            len(self.fields) == 1 and self.fields[0].kind == "integer" and self.fields[0].size == 1
+        )
+
+    def _binary_fields(self) -> list[DecisionField]:
+        return [f for f in self.fields if f.kind == "binary"]
+
+    @property
+    def dim(self) -> int:
+        """Length of the flat physical decision vector."""
+        return int(self._low.size)
+
+    @property
+    def low(self) -> np.ndarray:
+        return self._low.copy()
+
+    @property
+    def high(self) -> np.ndarray:
+        return self._high.copy()
+
+    # ----------------------------------------------------------------- spaces
+    def space(self, mode: ActionMode) -> spaces.Space:
+        """The Gymnasium action space of ``mode``."""
+        self.check_mode(mode)
+        if mode == "box":
+            return spaces.Box(-1.0, 1.0, shape=(self.dim,), dtype=np.float32)
+        if mode == "discrete":
+            f = self.fields[0]
+            lo, hi = f.bounds()
+            return spaces.Discrete(int(hi[0] - lo[0]) + 1)
+        n_bin = sum(f.size for f in self._binary_fields())
+        n_cont = self.dim - n_bin
+        return spaces.Tuple(
+            (spaces.MultiBinary(n_bin), spaces.Box(-1.0, 1.0, shape=(n_cont,), dtype=np.float32))
+        )
+
+    def check_mode(self, mode: str) -> None:
+        if mode not in self.modes:
+            raise ValueError(f"action_mode {mode!r} is not offered; choose one of {self.modes}")
+
+    # ------------------------------------------------------- flat <-> fields
+    def split(self, flat: np.ndarray) -> Decision:
+        """Flat physical vectors ``[N, dim]`` to named arrays ``{name: [N, *shape]}``."""
+        n = flat.shape[0]
+        return {f.name: flat[:, self._slices[f.name]].reshape((n, *f.shape)) for f in self.fields}
+
+    def join(self, decision: Decision) -> np.ndarray:
+        """Named arrays with a batch axis to flat physical vectors ``[N, dim]``."""
+        missing = [f.name for f in self.fields if f.name not in decision]
+        if missing:
+            raise ValueError(f"decision lacks field(s) {missing}")
+        parts = []
+        for f in self.fields:
+            arr = np.asarray(decision[f.name], dtype=np.float64)
+            parts.append(arr.reshape(arr.shape[0] if arr.ndim > len(f.shape) else 1, f.size))
+        return np.concatenate(parts, axis=1)
+
+    # ------------------------------------------------------ normalized <-> flat
+    def _from_unit(self, unit: np.ndarray) -> np.ndarray:
+        """Normalized values in [-1, 1] (continuous/integer entries) to physical values."""
+        flat = self._low + (unit + 1.0) * 0.5 * (self._high - self._low)
+        integer = self._kinds == "integer"
+        flat[:, integer] = np.round(flat[:, integer])
+        binary = self._kinds == "binary"
+        flat[:, binary] = (unit[:, binary] > 0).astype(np.float64)
+        return flat
+
+    def _to_unit(self, flat: np.ndarray) -> np.ndarray:
+        span = np.where(self._high > self._low, self._high - self._low, 1.0)
+        unit = 2.0 * (flat - self._low) / span - 1.0
+        binary = self._kinds == "binary"
+        unit[:, binary] = np.where(flat[:, binary] > 0.5, 1.0, -1.0)
+        return unit
+
+    def decode_batch(self, actions: np.ndarray | tuple, mode: ActionMode) -> Decision:
+        """Valid (already clipped) batched actions to the physical decision."""
+        if mode == "box":
+            flat = self._from_unit(np.asarray(actions, dtype=np.float64))
+        elif mode == "discrete":
+            flat = self._low + np.asarray(actions, dtype=np.float64).reshape(-1, 1)
+        else:
+            binary_part, cont_part = actions
+            unit = np.empty((np.asarray(cont_part).shape[0], self.dim))
+            is_bin = self._kinds == "binary"
+            unit[:, is_bin] = np.where(np.asarray(binary_part) > 0, 1.0, -1.0)
+            unit[:, ~is_bin] = np.asarray(cont_part, dtype=np.float64)
+            flat = self._from_unit(unit)
+        return self.split(flat)
+
+    def encode_batch(self, decision: Decision, mode: ActionMode) -> np.ndarray | tuple:
+        """Physical decisions (with batch axis) to actions of ``mode``."""
+        flat = np.clip(self.join(decision), self._low, self._high)
+        if mode == "discrete":
+            return np.round(flat[:, 0] - self._low[0]).astype(np.int64)
+        unit = self._to_unit(flat)
+        if mode == "box":
+            return unit.astype(np.float32)
+        is_bin = self._kinds == "binary"
+        return (unit[:, is_bin] > 0).astype(np.int8), unit[:, ~is_bin].astype(np.float32)
+
+    # -------------------------------------------------- validation and clipping
+    def validate_and_clip(
+        self, actions: np.ndarray | tuple, mode: ActionMode, batch: int, problem: str
+    ) -> tuple[np.ndarray | tuple, np.ndarray]:
+        """Check shape and finiteness, then clip into the action space.
+
+        Returns the clipped actions and, per batch entry, the clipped amount
+        (sum of absolute distances moved; for ``discrete``, the number of units).
+
+        Raises:
+            ValueError: NaN/inf entries or a wrong shape, naming ``problem`` and
+                the offending entry.
+        """
+        if mode == "hybrid":
+            if not isinstance(actions, tuple | list) or len(actions) != 2:
+                raise ValueError(f"{problem}: a hybrid action is a pair (binary, continuous)")
+            n_bin = int(sum(f.size for f in self._binary_fields()))
+            binary = _as_batch(actions[0], (n_bin,), batch, problem, "binary part")
+            cont = _as_batch(actions[1], (self.dim - n_bin,), batch, problem, "continuous part")
+            clipped_bin = np.clip(np.round(binary), 0, 1)
+            clipped_cont = np.clip(cont, -1.0, 1.0)
+            excess = np.abs(cont - clipped_cont).sum(axis=1) + np.abs(binary - clipped_bin).sum(
+                axis=1
+            )
+            return (clipped_bin.astype(np.int8), clipped_cont), excess
+        if mode == "discrete":
+            arr = _as_batch(actions, (), batch, problem, "discrete action")
+            n = self.space("discrete").n
+            rounded = np.round(arr)
+            clipped = np.clip(rounded, 0, n - 1)
+            return clipped.astype(np.int64), np.abs(rounded - clipped) + np.abs(arr - rounded)
+        arr = _as_batch(actions, (self.dim,), batch, problem, "action")
+        clipped = np.clip(arr, -1.0, 1.0)
+        return clipped, np.abs(arr - clipped).sum(axis=1)
+
+
+def _as_batch(
+    value: object, shape: tuple[int, ...], batch: int, problem: str, what: str
+) -> np.ndarray:
+    """``value`` as a float array ``[batch, *shape]``; a clear error if it is not one."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{problem}: {what} is not numeric: {value!r}") from err
+    expected = (batch, *shape)
+    if arr.shape != expected:
+        if batch == 1 and arr.shape == shape:
+            arr = arr.reshape(expected)
+        else:
+            shown = shape if batch == 1 else expected
+            raise ValueError(f"{problem}: {what} has shape {arr.shape}, expected {shown}")
+    bad = np.argwhere(~np.isfinite(arr))
+    if bad.size:
+        index = tuple(int(i) for i in bad[0][1:]) if batch == 1 else tuple(int(i) for i in bad[0])
+        raise ValueError(
+            f"{problem}: {what} entry {index} is {arr[tuple(bad[0])]} (must be finite)"
+        )
+    return arr

@@ -1,0 +1,3 @@
+"""Every problem package; importing this module registers them all."""
+
+from stagewise.problems import capacity_expansion  # noqa: F401
