@@ -65,6 +65,10 @@ class Dynamics(ABC):
         """The state in physical units, for ``info["state"]`` and optimizer policies."""
         return state
 
+    def action_mask(self, state: State) -> np.ndarray | None:
+        """``[n, n_actions]`` feasibility mask for ``discrete`` mode, or ``None`` if all are."""
+        return None
+
 
 def _row(batch: dict[str, np.ndarray], i: int) -> dict[str, Any]:
     out = {}
@@ -86,7 +90,9 @@ class ConstrainedEnv(gym.Env[np.ndarray, Any]):
       always including ``"action_range"`` (amount by which the action left its
       space and was clipped);
     - ``reward_terms`` (dict): the named parts of the reward;
-    - ``state`` (dict): the physical state after the step.
+    - ``state`` (dict): the physical state after the step;
+    - ``action_mask`` (``discrete`` mode, where the problem defines one): which
+      actions are feasible in the new state.
     """
 
     problem_id: ClassVar[str]
@@ -140,8 +146,15 @@ class ConstrainedEnv(gym.Env[np.ndarray, Any]):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         self._state = self.dynamics.initial_state(self.np_random, 1)
-        info = {"state": _row(self.dynamics.physical_state(self._state), 0)}
-        return self.dynamics.observe(self._state)[0], info
+        return self.dynamics.observe(self._state)[0], self._state_info(self._state)
+
+    def _state_info(self, state: State) -> dict[str, Any]:
+        info: dict[str, Any] = {"state": _row(self.dynamics.physical_state(state), 0)}
+        if self.action_mode == "discrete":
+            mask = self.dynamics.action_mask(state)
+            if mask is not None:
+                info["action_mask"] = mask[0].copy()
+        return info
 
     def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
         if self._state is None:
@@ -156,7 +169,7 @@ class ConstrainedEnv(gym.Env[np.ndarray, Any]):
             "cost": float(sum(costs.values())),
             "costs": costs,
             "reward_terms": {name: float(v[0]) for name, v in tr.reward_terms.items()},
-            "state": _row(self.dynamics.physical_state(tr.state), 0),
+            **self._state_info(tr.state),
         }
         obs = self.dynamics.observe(tr.state)[0]
         return obs, float(tr.reward[0]), bool(tr.terminated[0]), False, info
@@ -200,7 +213,12 @@ class ConstrainedVectorEnv(VectorEnv):
         if seed is not None:
             self._rng, _ = seeding.np_random(seed)
         self._state = self.dynamics.initial_state(self._rng, self.num_envs)
-        return self.dynamics.observe(self._state), {}
+        infos: dict[str, Any] = {}
+        if self.action_mode == "discrete":
+            mask = self.dynamics.action_mask(self._state)
+            if mask is not None:
+                infos["action_mask"] = mask
+        return self.dynamics.observe(self._state), infos
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         if self._state is None:
@@ -228,6 +246,10 @@ class ConstrainedVectorEnv(VectorEnv):
                 k: np.where(_mask_like(done, v), fresh[k], v) for k, v in tr.state.items()
             }
             obs = self.dynamics.observe(self._state)
+        if self.action_mode == "discrete":
+            mask = self.dynamics.action_mask(self._state)
+            if mask is not None:
+                infos["action_mask"] = mask
         truncated = np.zeros(self.num_envs, dtype=bool)
         return obs, np.asarray(tr.reward, dtype=np.float64), done, truncated, infos
 

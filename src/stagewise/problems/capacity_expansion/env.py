@@ -92,6 +92,11 @@ class CapacityExpansionDynamics(Dynamics):
             terminated=state["t"] >= c.T,
         )
 
+    def action_mask(self, state: State) -> np.ndarray:
+        """Feasible additions: ``x_t <= K - C_{t-1}``."""
+        units = np.arange(self.config.K + 1)
+        return units[None, :] <= (self.config.K - state["capacity"])[:, None]
+
     def observe(self, state: State) -> np.ndarray:
         c = self.config
         log_demand = (
