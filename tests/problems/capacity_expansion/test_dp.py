@@ -146,3 +146,9 @@ def test_policy_maps_are_written_per_stage(tmp_path):
     paths = plot_policy_maps(solve(config, **SMALL_GRID), config, tmp_path)
     assert [p.name for p in paths] == ["policy_stage1.png", "policy_stage2.png"]
     assert all(p.stat().st_size > 10_000 for p in paths)
+
+
+def test_exceeded_time_limit_reports_status_without_a_value():
+    solution = solve({"T": 3}, time_limit=1e-9)
+    assert solution.status == "time_limit"
+    assert np.isnan(solution.objective) and solution.policy is None
