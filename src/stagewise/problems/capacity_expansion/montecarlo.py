@@ -31,31 +31,14 @@ def monte_carlo_value(
         raise ValueError(f"paths must be an integer >= 2, got {paths!r}")
     cfg = load_config(CapacityExpansionConfig, config)
     venv = CapacityExpansionEnv.make_vector(paths, cfg, action_mode="discrete")
-    obs, _ = venv.reset(seed=seed)
+    _, infos = venv.reset(seed=seed)
     profit = np.zeros(paths)
     for t in range(1, cfg.T + 1):
-        price, demand, capacity = state_from_observation(obs, cfg)
-        units = policy.decide(t, price, demand, capacity)
-        obs, reward, terminated, _, _ = venv.step(np.asarray(units, dtype=np.int64))
+        state = infos["state"]
+        units = policy.decide(t, state["price"], state["demand"], state["capacity"])
+        _, reward, terminated, _, infos = venv.step(np.asarray(units, dtype=np.int64))
         profit += reward
     if not terminated.all():
         raise RuntimeError("episodes did not end after T stages")
     return float(profit.mean()), float(profit.std(ddof=1) / np.sqrt(paths))
 
-
-def state_from_observation(
-    obs: np.ndarray, config: CapacityExpansionConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Price, demand and installed capacity (physical units) from a batch of observations.
-
-    Inverts :meth:`CapacityExpansionDynamics.observe`; the float32 log-price
-    carries a relative error of about 1e-7, far below any decision threshold.
-    """
-    obs = np.asarray(obs, dtype=np.float64)
-    price = config.p1 * np.exp(obs[:, 1])
-    if config.uncertainty == "price_demand":
-        demand = config.d1 * np.exp(obs[:, 2])
-    else:
-        demand = np.full(obs.shape[0], np.inf)
-    capacity = np.rint(obs[:, 3] * config.K)
-    return price, demand, capacity
