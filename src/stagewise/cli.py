@@ -422,9 +422,12 @@ def reproduce(
     if spec.reproduce is None:
         fail(f"{spec.slug} has no reproduction")
     options = parse_overrides(ctx.args)
-    load_object(spec.reproduce)(
-        out / spec.slug, console=console, progress_bar=progress_bar, **options
-    )
+    try:
+        load_object(spec.reproduce)(
+            out / spec.slug, console=console, progress_bar=progress_bar, **options
+        )
+    except (ValueError, ConfigError) as err:
+        fail(str(err))
 
 
 def main() -> None:
