@@ -2,5 +2,6 @@
 
 from stagewise.problems import (
     capacity_expansion,  # noqa: F401
+    gtep,  # noqa: F401
     unit_commitment,  # noqa: F401
 )
