@@ -139,7 +139,12 @@ class UnitCommitmentDynamics(Dynamics):
                 axis=1
             ) + c.penalty_factor_fmin * below.sum(axis=1)
             net_import = -flow_r @ self.incidence
-        demand = self.demand_window(state, 1)[:, 0, :]
+        hour = state["t"] % self.horizon
+        demand = (
+            state["demand"][np.arange(hour.shape[0]), hour]
+            if "demand" in state
+            else self.demand[hour]
+        )
         shed = np.maximum(demand - p @ self.gen_at_bus - net_import, 0.0)
         reserve = np.maximum(np.minimum(self.P_max * u_r - p, ramp_high - p), 0.0)
         terms = {
