@@ -1,0 +1,85 @@
+"""Environment throughput (steps/s, random actions) against the published SafeOR-Gym code.
+
+For each problem: the single Gymnasium env and the native vector env at 256
+envs, both with uniformly random normalized actions drawn up front. The ratio
+is against the published code's single-env rate (random actions) quoted in
+issue 7, measured on this machine type. Targets: single >= 2x, vector >= 50x.
+
+    PYTHONPATH=src python benchmarks/throughput.py [--problems unit-commitment gtep] [--seconds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import gymnasium as gym
+import numpy as np
+
+import stagewise
+from stagewise.core.registry import get_problem
+
+# Published SafeOR-Gym single-env steps/s with random actions (issue 7).
+PUBLISHED_RATE = {
+    "rtn": 1215.0,
+    "stn": 978.0,
+    "unit-commitment": 2856.0,
+    "gtep": 5159.0,
+    "blending": 3548.0,
+    "inventory": 5728.0,
+    "grid-storage": 6008.0,
+    "sched-maint": 10657.0,
+    "asu": 8096.0,
+}
+VECTOR_ENVS = 256
+
+
+def single_rate(env_id: str, seconds: float) -> float:
+    env = gym.make(env_id).unwrapped
+    actions = np.random.default_rng(0).uniform(-1, 1, (4096, *env.action_space.shape))
+    actions = actions.astype(np.float32)
+    env.reset(seed=0)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for action in actions[:512]:
+            *_, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                env.reset()
+        steps += 512
+        actions = np.roll(actions, 512, axis=0)
+    return steps / (time.perf_counter() - start)
+
+
+def vector_rate(slug: str, seconds: float) -> float:
+    venv = get_problem(slug).env_class().make_vector(VECTOR_ENVS)
+    shape = (64, VECTOR_ENVS, *venv.single_action_space.shape)
+    actions = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
+    venv.reset(seed=0)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for batch in actions:
+            venv.step(batch)
+        steps += len(actions) * VECTOR_ENVS
+    return steps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    known = [spec.slug for spec in stagewise.problems() if spec.slug in PUBLISHED_RATE]
+    parser.add_argument("--problems", nargs="*", default=known)
+    parser.add_argument("--seconds", type=float, default=2.0, help="timing per measurement")
+    args = parser.parse_args()
+    print(f"{'problem':<18}{'single/s':>11}{'x pub':>8}{'vec256/s':>13}{'x pub':>8}{'pub/s':>9}")
+    for slug in args.problems:
+        spec = get_problem(slug)
+        published = PUBLISHED_RATE[spec.slug]
+        single = single_rate(spec.env_id, args.seconds)
+        vector = vector_rate(spec.slug, args.seconds)
+        print(
+            f"{spec.slug:<18}{single:>11,.0f}{single / published:>8.1f}"
+            f"{vector:>13,.0f}{vector / published:>8.1f}{published:>9,.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Generation and transmission expansion planning (SafeOR-Gym GTEPEnv, A.4), batched."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+from stagewise.core.bounded import l0_l2_penalty, truncate_at_capacity
+from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition
+from stagewise.core.forecast import window
+from stagewise.core.spaces import ActionCodec, Decision, DecisionField
+from stagewise.problems.gtep.config import GTEPConfig
+
+# Unmet demand below this many MW is float32/solver noise, not a violation.
+DEMAND_TOL = 1e-5
+
+
+class GTEPDynamics(Dynamics):
+    """Batched transition of A.4.5 with the costs of A.4.6 and the rewards of A.4.7.
+
+    State (physical): periods done ``t`` (the next decision is for period
+    ``t + 1``), installed units ``n`` ``[I, R]`` and built lines ``built`` ``[L]``.
+    """
+
+    cost_families = ("generator_bound", "demand_balance")
+    reward_term_names = ("generators", "lines")
+
+    def __init__(self, config: GTEPConfig):
+        c = self.config = config
+        self.horizon = c.T
+        self.types, self.regions, self.lines = c.types, c.regions, c.lines
+        shape = (len(self.types), len(self.regions))
+        self.max_units = np.array(
+            [[c.maxgen[i][r] for r in self.regions] for i in self.types], dtype=float
+        )
+        self.unit_capacity = np.array([c.gencap[i] for i in self.types])
+        self.unit_cost = np.array([c.installcost.generators[i] for i in self.types])
+        self.line_capacity = np.array([c.tlcap[line] for line in self.lines])
+        self.line_cost = np.array([c.installcost.transmission[line] for line in self.lines])
+        # incidence[l, r]: +1 where line l delivers into r, -1 where it draws from r.
+        self.incidence = np.zeros((len(self.lines), len(self.regions)))
+        for k, line in enumerate(self.lines):
+            frm, to = c.line_ends(line)
+            self.incidence[k, frm], self.incidence[k, to] = -1.0, 1.0
+        self.demand = np.array(
+            [[c.demand[r][str(t)] for r in self.regions] for t in range(1, c.T + 1)]
+        )
+        fields = [DecisionField("add", shape, 0.0, self.max_units, "integer")]
+        if self.lines:
+            fields.append(
+                DecisionField("flow", (len(self.lines),), -self.line_capacity, self.line_capacity)
+            )
+        self.codec = ActionCodec(fields, modes=("box",))
+        self.units_scale = np.where(self.max_units > 0, self.max_units, 1.0).ravel()
+        self.demand_scale = max(float(self.demand.max(initial=0.0)), 1e-9)
+        size = self.max_units.size + len(self.lines) + len(self.regions) * c.forecast_window + 1
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
+
+    def initial_state(self, rng: np.random.Generator, n: int) -> State:
+        return {
+            "t": np.zeros(n, dtype=np.int64),
+            "n": np.zeros((n, *self.max_units.shape)),
+            "built": np.zeros((n, len(self.lines))),
+        }
+
+    def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
+        c = self.config
+        installed = state["n"]
+        # A.4.5 generator bound repair: an addition beyond M_ir is cut to M_ir - n_ir.
+        add, overshoot = truncate_at_capacity(decision["add"], installed, self.max_units)
+        units = installed + add
+        supply = (units * self.unit_capacity[:, None]).sum(axis=1)
+        terms = {"generators": -(add * self.unit_cost[:, None]).sum(axis=(1, 2))}
+        built = state["built"]
+        if self.lines:
+            flow = decision["flow"]
+            flow = np.where(np.abs(flow) <= c.flow_epsilon, 0.0, flow)
+            # A line is installed, and paid for, the first time it carries a flow.
+            new_line = (built == 0) & (flow != 0)
+            built = np.maximum(built, new_line)
+            terms["lines"] = -(new_line * self.line_cost).sum(axis=1)
+            supply = supply + flow @ self.incidence
+        else:
+            terms["lines"] = np.zeros(add.shape[0])
+        period = state["t"]
+        unmet = np.maximum(self.demand[period] - supply, 0.0)
+        costs = {
+            "generator_bound": l0_l2_penalty(
+                overshoot, c.penalty_fixed, c.penalty_quadratic, DEMAND_TOL
+            ).sum(axis=(1, 2)),
+            "demand_balance": l0_l2_penalty(
+                unmet, c.penalty_fixed, c.penalty_quadratic, DEMAND_TOL
+            ).sum(axis=1),
+        }
+        next_state = {"t": period + 1, "n": units, "built": built}
+        return Transition(
+            state=next_state,
+            reward=terms["generators"] + terms["lines"],
+            costs=costs,
+            reward_terms=terms,
+            terminated=next_state["t"] >= self.horizon,
+        )
+
+    def demand_window(self, state: State) -> np.ndarray:
+        """Demand ``[n, k, R]`` (MW) of the next ``k`` periods, zero beyond the horizon."""
+        return window(self.demand, state["t"], self.config.forecast_window, pad="zero")
+
+    def observe(self, state: State) -> np.ndarray:
+        n = state["t"].shape[0]
+        forecast = self.demand_window(state).transpose(0, 2, 1).reshape(n, -1)
+        obs = np.concatenate(
+            [
+                state["n"].reshape(n, -1) / self.units_scale,
+                state["built"],
+                forecast / self.demand_scale,
+                (state["t"] / self.horizon)[:, None],
+            ],
+            axis=1,
+        )
+        return np.clip(obs, 0.0, 1.0).astype(np.float32)
+
+    def physical_state(self, state: State) -> State:
+        return {**state, "demand_forecast": self.demand_window(state)}
+
+
+class GTEPEnv(ConstrainedEnv):
+    """Multi-period generation and transmission expansion (SafeOR-Gym GTEPEnv, A.4).
+
+    **Decision** for the next period: units to add ``add`` ``[I, R]`` (integer,
+    ``0..M_ir``; normalized, mapped affinely and rounded half-to-even) and,
+    with lines, the directed flows ``flow`` ``[L]`` in ``[-cap_l, cap_l]``
+    (MW; positive from ``ra`` to ``rb`` of line ``"ra_rb"``). ``box`` mode only.
+
+    **Dynamics** (A.4.5): an addition beyond ``M_ir - n_ir`` is cut to it;
+    flows with ``|P| <= flow_epsilon`` are 0; a line is built the first time
+    it carries a flow, and stays built.
+
+    **Costs** (A.4.6, per step; L0+L2 penalty ``lambda_0 + lambda_2 x^2`` per
+    violation): ``generator_bound`` (units asked beyond ``M_ir``),
+    ``demand_balance`` (regional demand above installed capacity plus net
+    import), and ``action_range``.
+
+    **Reward** (A.4.7): minus the installation cost of the added units and of
+    the lines built this period.
+
+    **Observation** (float32 in [0, 1]): ``n_ir / M_ir``, built lines (with
+    lines), the demand of the next ``forecast_window`` periods per region
+    (region-major, divided by the peak demand, 0 beyond the horizon) and ``t / T``.
+
+    **Episode**: ``T`` periods from nothing installed.
+    """
+
+    problem_id: ClassVar[str] = "GTEP"
+    slug: ClassVar[str] = "gtep"
+    summary: ClassVar[str] = (
+        "Generation and transmission expansion planning over regions and periods (SafeOR-Gym A.4)"
+    )
+    config_model = GTEPConfig
+
+    @classmethod
+    def build_dynamics(cls, config: Any) -> GTEPDynamics:
+        return GTEPDynamics(config)

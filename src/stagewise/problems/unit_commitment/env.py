@@ -1,0 +1,250 @@
+"""Unit commitment (SafeOR-Gym UCEnv, Appendix A.3) as a constrained MDP, batched."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+from stagewise.core.bounded import clip_with_excess
+from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition
+from stagewise.core.forecast import window, window_batched
+from stagewise.core.spaces import ActionCodec, Decision, DecisionField
+from stagewise.problems.unit_commitment.config import UnitCommitmentConfig
+
+# Dispatch below this many MW beyond a ramp limit is numerical noise, not a violation.
+POWER_TOL = 1e-4
+# Demand draws of model_type="normal" are truncated to [0, loc + DEMAND_SIGMAS * scale].
+DEMAND_SIGMAS = 6.0
+
+
+class UnitCommitmentDynamics(Dynamics):
+    """Batched transition of A.3.5 with the costs of A.3.6 and the rewards of A.3.7.
+
+    State (physical): hour ``t`` (0-based, the hour the next decision serves),
+    on/off history ``u_hist`` ``[G, L]`` (most recent first, ``L`` the longest
+    ``max(UT, DT) + 1``), output ``p`` ``[G]`` (MW), angles ``theta`` ``[N]``
+    (rad), and in ``model_type="normal"`` the episode's demand ``[T, N]`` (MW).
+    """
+
+    reward_term_names = ("generation", "startup", "shutdown", "load_shedding", "reserve_shortfall")
+
+    def __init__(self, config: UnitCommitmentConfig):
+        c = self.config = config
+        self.horizon = c.T
+        self.n_gen, self.n_bus, self.n_line = c.n_gen, c.n_bus, c.n_line
+        self.cost_families = ("min_up_down", "ramping") + (("line_capacity",) if c.n_line else ())
+        f = np.asarray
+        self.P_max, self.P_min = f(c.P_max, float), f(c.P_min, float)
+        self.a, self.b, self.c = f(c.a, float), f(c.b, float), f(c.c, float)
+        self.RU, self.RD, self.SU, self.SD = (f(x, float) for x in (c.RU, c.RD, c.SU, c.SD))
+        self.hot_cost, self.C_SD = f(c.hot_cost, float), f(c.C_SD, float)
+        self.history_len = np.maximum(c.UT, c.DT) + 1
+        length = int(self.history_len.max())
+        lags = np.arange(length - 1)[None, :]
+        # A start-up k hours ago still binds the unit on while k < UT - 1 (A.3.5, min up time).
+        self.up_window = (lags < f(c.UT)[:, None] - 1).astype(float)
+        self.down_window = (lags < f(c.DT)[:, None] - 1).astype(float)
+        self.u_hist0 = np.array([_pad_history(seq, length) for seq in c.u0_seq], dtype=float)
+        self.gen_at_bus = np.zeros((self.n_gen, self.n_bus))
+        self.gen_at_bus[np.arange(self.n_gen), c.gen_bus] = 1.0
+        self.incidence = np.zeros((self.n_line, self.n_bus))  # +1 at the from bus, -1 at the to bus
+        for k, (frm, to) in enumerate(c.line_bus):
+            self.incidence[k, frm], self.incidence[k, to] = 1.0, -1.0
+        self.B, self.F_max, self.F_min = f(c.B, float), f(c.F_max, float), f(c.F_min, float)
+        self.demand = f(c.deterministic_demand, float)[: c.T]
+        self.loc, self.scale = f(c.loc, float), f(c.scale, float)
+        fields = [
+            DecisionField("u", (self.n_gen,), 0.0, 1.0, "binary"),
+            DecisionField("p", (self.n_gen,), self.P_min, self.P_max),
+        ]
+        if self.n_bus > 1:
+            fields.append(DecisionField("theta", (self.n_bus - 1,), c.Pi_min[1:], c.Pi_max[1:]))
+        self.codec = ActionCodec(fields, modes=("box", "hybrid"))
+        self._build_observation(length)
+
+    def _build_observation(self, length: int) -> None:
+        c = self.config
+        self.obs_history = np.concatenate(
+            [g * length + np.arange(n) for g, n in enumerate(self.history_len)]
+        )
+        peak = self.loc + DEMAND_SIGMAS * self.scale if c.model_type == "normal" else self.demand
+        self.demand_scale = max(float(np.max(peak, initial=0.0)), 1e-9)
+        self.p_scale = np.where(self.P_max > 0, self.P_max, 1.0)
+        angle = float(np.max(np.abs([*c.Pi_max, *c.Pi_min])))
+        self.angle_scale = angle if angle > 0 else 1.0
+        n_angles = self.n_bus if self.n_bus > 1 else 0
+        sizes = (len(self.obs_history), c.forecast_length * self.n_bus, self.n_gen, n_angles)
+        low = np.concatenate([np.zeros(sum(sizes[:3])), -np.ones(n_angles)]).astype(np.float32)
+        self.observation_space = spaces.Box(low, np.ones_like(low), dtype=np.float32)
+
+    # ------------------------------------------------------------------ state
+    def initial_state(self, rng: np.random.Generator, n: int) -> State:
+        c = self.config
+        state = {
+            "t": np.zeros(n, dtype=np.int64),
+            "u_hist": np.broadcast_to(self.u_hist0, (n, *self.u_hist0.shape)).copy(),
+            "p": np.broadcast_to(np.asarray(c.p0, float), (n, self.n_gen)).copy(),
+            "theta": np.broadcast_to(np.asarray(c.pi0, float), (n, self.n_bus)).copy(),
+        }
+        if c.model_type == "normal":
+            draw = rng.normal(self.loc, self.scale, size=(n, c.T, self.n_bus))
+            state["demand"] = np.clip(draw, 0.0, self.loc + DEMAND_SIGMAS * self.scale)
+        return state
+
+    def demand_window(self, state: State, width: int) -> np.ndarray:
+        """Demand ``[n, width, N]`` (MW) of hours ``t .. t + width - 1``, read circularly."""
+        if "demand" in state:
+            return window_batched(state["demand"], state["t"], width, pad="wrap")
+        return window(self.demand, state["t"], width, pad="wrap")
+
+    # ------------------------------------------------------------- transition
+    def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
+        hist, p_prev = state["u_hist"], state["p"]
+        u_prev = hist[:, :, 0]
+        u = decision["u"]
+        # Start-ups / shut-downs in past hours, from consecutive pairs of the history.
+        change = hist[:, :, :-1] - hist[:, :, 1:]
+        recent_up = (np.maximum(change, 0.0) * self.up_window).sum(axis=2)
+        recent_down = (np.maximum(-change, 0.0) * self.down_window).sum(axis=2)
+        v, w = np.maximum(u - u_prev, 0.0), np.maximum(u_prev - u, 0.0)
+        # A.3.5 on/off repair: sum of start-ups in the UT window > u forces the unit on,
+        # sum of shut-downs in the DT window > 1 - u forces it off (up time checked first).
+        up_violation = np.maximum(v + recent_up - u, 0.0)
+        down_violation = np.maximum(w + recent_down - (1.0 - u), 0.0)
+        u_r = np.where(up_violation > 0, 1.0, np.where(down_violation > 0, 0.0, u))
+        v_r, w_r = np.maximum(u_r - u_prev, 0.0), np.maximum(u_prev - u_r, 0.0)
+        # A.3.5 ramp repair: dispatch into [p_prev - RD u - SD w, p_prev + RU u_prev + SU v].
+        ramp_high = p_prev + self.RU * u_prev + self.SU * v_r
+        ramp_low = p_prev - self.RD * u_r - self.SD * w_r
+        p_req = u_r * decision["p"]
+        p_ramped, ramp_up, ramp_down = clip_with_excess(p_req, ramp_low, ramp_high, POWER_TOL)
+        p = u_r * p_ramped
+        theta = np.zeros((u.shape[0], self.n_bus))
+        if self.n_bus > 1:
+            theta[:, 1:] = decision["theta"]
+        c = self.config
+        costs = {
+            "min_up_down": c.penalty_factor_UT * up_violation.sum(axis=1)
+            + c.penalty_factor_DT * down_violation.sum(axis=1),
+            "ramping": c.penalty_factor_RampUp * ramp_up.sum(axis=1)
+            + c.penalty_factor_RampDown * ramp_down.sum(axis=1),
+        }
+        net_import = np.zeros_like(theta)
+        if self.n_line:
+            flow = self.B * (theta @ self.incidence.T)
+            flow_r, above, below = clip_with_excess(flow, self.F_min, self.F_max, POWER_TOL)
+            costs["line_capacity"] = c.penalty_factor_fmax * above.sum(
+                axis=1
+            ) + c.penalty_factor_fmin * below.sum(axis=1)
+            net_import = -flow_r @ self.incidence
+        hour = state["t"] % self.horizon
+        demand = (
+            state["demand"][np.arange(hour.shape[0]), hour]
+            if "demand" in state
+            else self.demand[hour]
+        )
+        shed = np.maximum(demand - p @ self.gen_at_bus - net_import, 0.0)
+        reserve = np.maximum(np.minimum(self.P_max * u_r - p, ramp_high - p), 0.0)
+        terms = {
+            "generation": -(self.a * p**2 + self.b * p + self.c).sum(axis=1),
+            "startup": -(self.hot_cost * v_r).sum(axis=1),
+            "shutdown": -(self.C_SD * w_r).sum(axis=1),
+            "load_shedding": -c.C_LS * shed.sum(axis=1),
+            "reserve_shortfall": -c.C_RP * np.maximum(c.R - reserve.sum(axis=1), 0.0),
+        }
+        next_state = {
+            "t": state["t"] + 1,
+            "u_hist": np.concatenate([u_r[:, :, None], hist[:, :, :-1]], axis=2),
+            "p": p,
+            "theta": theta,
+        }
+        if "demand" in state:
+            next_state["demand"] = state["demand"]
+        return Transition(
+            state=next_state,
+            reward=sum(terms.values()),
+            costs=costs,
+            reward_terms=terms,
+            terminated=next_state["t"] >= self.horizon,
+        )
+
+    # ------------------------------------------------------------ observation
+    def observe(self, state: State) -> np.ndarray:
+        n = state["t"].shape[0]
+        forecast = self.demand_window(state, self.config.forecast_length).reshape(n, -1)
+        parts = [
+            state["u_hist"].reshape(n, -1)[:, self.obs_history],
+            forecast / self.demand_scale,
+            state["p"] / self.p_scale,
+        ]
+        if self.n_bus > 1:
+            parts.append(state["theta"] / self.angle_scale)
+        obs = np.concatenate(parts, axis=1)
+        return np.clip(obs, self.observation_space.low, self.observation_space.high).astype(
+            np.float32
+        )
+
+    def physical_state(self, state: State) -> State:
+        return {
+            "t": state["t"],
+            "u": state["u_hist"][:, :, 0],
+            "u_hist": state["u_hist"],
+            "p": state["p"],
+            "theta": state["theta"],
+            "demand_forecast": self.demand_window(state, self.config.forecast_length),
+        }
+
+
+def _pad_history(seq: list[int], length: int) -> list[int]:
+    """``seq`` cut or extended to ``length``; hours older than given repeat the oldest."""
+    return (list(seq) + [seq[-1]] * length)[:length]
+
+
+class UnitCommitmentEnv(ConstrainedEnv):
+    """Hourly commitment and dispatch of thermal generators (SafeOR-Gym UCEnv, A.3).
+
+    **Decision** for the next hour: on/off ``u`` (binary, ``[G]``), output ``p``
+    in ``[P_min, P_max]`` (MW, ``[G]``) and, with several buses, the angles
+    ``theta`` of buses 1..N-1 in ``[Pi_min, Pi_max]`` (bus 0 is the reference,
+    ``theta_0 = 0``). ``box`` mode: one ``Box(-1, 1)`` vector, ``u`` decided by
+    sign, the rest mapped affinely; ``hybrid`` mode: ``(MultiBinary(G),
+    Box(-1, 1))`` with ``u`` in the first part.
+
+    **Dynamics** (A.3.5). Minimum up/down times are repaired: a unit started
+    within the last ``UT - 1`` hours is kept on, one stopped within the last
+    ``DT - 1`` hours is kept off. Then the dispatch ``u^r p`` is clipped into
+    the ramp window ``[p_t - RD u^r - SD w^r, p_t + RU u_t + SU v^r]``; a unit
+    that is off produces 0. Line flows ``f = B (theta_from - theta_to)`` are
+    clipped to ``[F_min, F_max]``.
+
+    **Costs** (A.3.6, per step): ``min_up_down`` (penalty x repaired on/off
+    decisions), ``ramping`` (penalty x MW moved back into the ramp window),
+    ``line_capacity`` (with lines; penalty x MW of flow clipped), and
+    ``action_range``.
+
+    **Reward** (A.3.7): minus generation cost ``a p^2 + b p + c`` (``c`` every
+    hour for every unit, on or off, as in the published optimum), start-up
+    cost ``hot_cost v``, shut-down cost ``C_SD w``, load shedding ``C_LS s`` and
+    reserve shortfall ``C_RP max(R - sum r, 0)``.
+
+    **Observation** (float32 in [0, 1], angles in [-1, 1]): the on/off history
+    of each unit (``max(UT, DT) + 1`` entries, most recent first), the demand
+    of the next ``forecast_length`` hours per bus (hour-major, divided by the
+    peak demand, read circularly past the horizon), ``p / P_max`` and, with
+    several buses, ``theta / max|Pi|``.
+
+    **Episode**: ``T`` hours from the configured history (``u0_seq``, ``p0``).
+    """
+
+    problem_id: ClassVar[str] = "UnitCommitment"
+    slug: ClassVar[str] = "unit-commitment"
+    summary: ClassVar[str] = (
+        "Unit commitment with min up/down times, ramping, reserve and DC lines (SafeOR-Gym A.3)"
+    )
+    config_model = UnitCommitmentConfig
+
+    @classmethod
+    def build_dynamics(cls, config: Any) -> UnitCommitmentDynamics:
+        return UnitCommitmentDynamics(config)
