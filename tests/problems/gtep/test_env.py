@@ -14,7 +14,9 @@ from stagewise.core.config import ConfigError
 from stagewise.problems.gtep.config import GTEPConfig
 from stagewise.problems.gtep.env import GTEPEnv
 
-PUBLISHED = Path("/work/shared/safeor_configs/gtep/gen_trans_config.json")
+# the published case studies lie beside the repository, in ../shared
+SHARED = Path(__file__).resolve().parents[3].parent / "shared"
+PUBLISHED = SHARED / "safeor_configs" / "gtep" / "gen_trans_config.json"
 SHIPPED = Path(stagewise.__file__).parent / "problems/gtep/data/gen_trans_config.json"
 
 

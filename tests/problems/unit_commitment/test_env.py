@@ -14,7 +14,9 @@ from stagewise.core.config import ConfigError
 from stagewise.problems.unit_commitment.config import UnitCommitmentConfig
 from stagewise.problems.unit_commitment.env import UnitCommitmentEnv
 
-PUBLISHED = Path("/work/shared/safeor_configs/unit_commitment/unit_commitment_config.json")
+# the published case studies lie beside the repository, in ../shared
+SHARED = Path(__file__).resolve().parents[3].parent / "shared"
+PUBLISHED = SHARED / "safeor_configs" / "unit_commitment" / "unit_commitment_config.json"
 SHIPPED = (
     Path(stagewise.__file__).parent / "problems/unit_commitment/data/unit_commitment_config.json"
 )
