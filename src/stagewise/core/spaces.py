@@ -77,6 +77,10 @@ class ActionCodec:
         self._low = np.concatenate(lows)
         self._high = np.concatenate(highs)
         self._kinds = np.concatenate([np.full(f.size, f.kind, dtype=object) for f in fields])
+        # Precomputed once: decoding runs at every environment step.
+        self._half_span = 0.5 * (self._high - self._low)
+        self._integer = np.flatnonzero(self._kinds == "integer")
+        self._binary = np.flatnonzero(self._kinds == "binary")
         self._slices = self._field_slices(self.fields)
 
     @staticmethod
@@ -148,11 +152,11 @@ class ActionCodec:
     # ------------------------------------------------------ normalized <-> flat
     def _from_unit(self, unit: np.ndarray) -> np.ndarray:
         """Normalized values in [-1, 1] (continuous/integer entries) to physical values."""
-        flat = self._low + (unit + 1.0) * 0.5 * (self._high - self._low)
-        integer = self._kinds == "integer"
-        flat[:, integer] = np.round(flat[:, integer])
-        binary = self._kinds == "binary"
-        flat[:, binary] = (unit[:, binary] > 0).astype(np.float64)
+        flat = self._low + (unit + 1.0) * self._half_span
+        if self._integer.size:
+            flat[:, self._integer] = np.round(flat[:, self._integer])
+        if self._binary.size:
+            flat[:, self._binary] = unit[:, self._binary] > 0
         return flat
 
     def _to_unit(self, flat: np.ndarray) -> np.ndarray:
@@ -220,7 +224,7 @@ class ActionCodec:
             clipped = np.clip(rounded, 0, n - 1)
             return clipped.astype(np.int64), np.abs(rounded - clipped) + np.abs(arr - rounded)
         arr = _as_batch(actions, (self.dim,), batch, problem, "action")
-        clipped = np.clip(arr, -1.0, 1.0)
+        clipped = np.minimum(np.maximum(arr, -1.0), 1.0)
         return clipped, np.abs(arr - clipped).sum(axis=1)
 
 
@@ -239,10 +243,8 @@ def _as_batch(
         else:
             shown = shape if batch == 1 else expected
             raise ValueError(f"{problem}: {what} has shape {arr.shape}, expected {shown}")
-    bad = np.argwhere(~np.isfinite(arr))
-    if bad.size:
-        index = tuple(int(i) for i in bad[0][1:]) if batch == 1 else tuple(int(i) for i in bad[0])
-        raise ValueError(
-            f"{problem}: {what} entry {index} is {arr[tuple(bad[0])]} (must be finite)"
-        )
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        index = tuple(int(i) for i in (bad[1:] if batch == 1 else bad))
+        raise ValueError(f"{problem}: {what} entry {index} is {arr[tuple(bad)]} (must be finite)")
     return arr
