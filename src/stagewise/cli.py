@@ -401,6 +401,48 @@ def _agent_settings(
 
 
 @app.command()
+def bench(
+    grid_file: Path = typer.Argument(..., help="grid YAML (problems x agents x seeds)"),
+    root: Path = typer.Option(Path("runs"), help="root of the run folders"),
+    backend: str = typer.Option("local", help="local (process pool), ray, or inline"),
+    workers: int = typer.Option(2, min=1, help="parallel jobs for the local backend"),
+) -> None:
+    """Run a benchmark grid; complete runs are skipped, interrupted ones resume."""
+    from stagewise.bench.executor import run_jobs
+    from stagewise.bench.grid import grid_jobs, load_grid
+
+    try:
+        grid = load_grid(grid_file)
+    except ConfigError as err:
+        fail(str(err))
+    jobs = grid_jobs(grid, root)
+    console.print(f"{grid.experiment}: {len(jobs)} job(s) to run under {root / grid.experiment}")
+    with progress_bar(f"bench {grid.experiment}", len(jobs)) as advance:
+        try:
+            run_jobs(jobs, backend=backend, workers=workers, on_done=lambda job: advance(1))
+        except ValueError as err:
+            fail(str(err))
+    console.print(f"report with: stagewise report {root / grid.experiment}")
+
+
+@app.command()
+def report(
+    run_folder: Path = typer.Argument(..., help="a run folder (runs/<experiment>)"),
+    out: Path | None = typer.Option(None, help="output folder (default: the run folder)"),
+) -> None:
+    """Tables (Markdown, CSV) and plots (PNG) of a run folder."""
+    from stagewise.bench.report import write_report
+
+    try:
+        rows, paths = write_report(run_folder, out)
+    except ValueError as err:
+        fail(str(err))
+    print_rows(f"report of {run_folder}", rows)
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
+@app.command()
 def demo(
     out: Path = typer.Option(Path("runs/demo"), help="output directory"),
     episodes: int = typer.Option(20_000, min=100, help="Monte-Carlo episodes per policy"),
