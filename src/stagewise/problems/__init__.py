@@ -1,3 +1,3 @@
 """Every problem package; importing this module registers them all."""
 
-from stagewise.problems import capacity_expansion  # noqa: F401
+from stagewise.problems import capacity_expansion, copper_blending  # noqa: F401
