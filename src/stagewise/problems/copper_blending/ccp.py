@@ -26,6 +26,8 @@ With the auxiliary ``v_i = sum_j sigma_ij x_j`` the rows of Eq. 31 read
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 
 import highspy
@@ -37,6 +39,7 @@ from stagewise.problems.copper_blending.config import CopperInstance
 INF = highspy.kHighsInf
 # Feasibility tolerance for the weight row; HiGHS's own primal tolerance is 1e-7.
 WEIGHT_TOLERANCE = 1e-7
+_BANNER_SHOWN = False
 
 
 @dataclass(frozen=True)
@@ -139,11 +142,31 @@ class ChanceConstrainedLP:
 
 
 def _quiet_highs() -> highspy.Highs:
-    h = highspy.Highs()
+    h = _construct_highs()
     h.setOptionValue("output_flag", False)
     # Tiny LPs re-solved from a warm basis: presolve costs more than it saves.
     h.setOptionValue("presolve", "off")
     return h
+
+
+def _construct_highs() -> highspy.Highs:
+    """A new ``Highs``; the library prints its banner to fd 1 at the first one, so hide it."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return highspy.Highs()
+    _BANNER_SHOWN = True
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no real stdout descriptor: nothing to hide
+        return highspy.Highs()
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _row_bounds(

@@ -104,6 +104,13 @@ class CopperInstance(BaseModel):
             )
         return self
 
+    def __str__(self) -> str:
+        return (
+            f"{self.name}: {len(self.elements)} elements ({', '.join(self.elements)}), "
+            f"{len(self.materials)} materials, W={self.W:g} t, T={self.T}, "
+            f"alpha*={self.alpha_star:g}"
+        )
+
     # ------------------------------------------------------------------ arrays
     def arrays(self) -> dict[str, np.ndarray]:
         """The instance data as float arrays: ``mean``/``std`` [M, N], vectors otherwise."""
