@@ -56,10 +56,11 @@ def test_exact_socp_is_no_dearer_than_its_linearization() -> None:
     assert exact.material_cost <= linear.material_cost + 1e-6
     upper, lower = blend_rows(exact.x, confidence_quantile(0.9), exact=True)
     assert np.all(upper <= np.asarray(H62.upper) * H62.W + 1e-5)
+    assert np.all(lower >= np.asarray(H62.lower) * H62.W - 1e-5)
 
 
 def test_socp_rejects_alpha_below_one_half() -> None:
-    with pytest.raises(ValueError, match="0.5 <= alpha"):
+    with pytest.raises(ValueError, match=r"0\.5 <= alpha"):
         solve_socp(H62, 0.3, H62.W)
 
 

@@ -97,6 +97,7 @@ def test_costs_follow_eqs_8_to_11() -> None:
     assert terms["fixed"] == inst.C_f and terms["penalty"] == 0.0
     assert r1 == pytest.approx(-1e-3 * sum(terms.values()))
     _, r2, _, _, info2 = env.step(env.encode(STOP))
+    assert r2 == pytest.approx(-1e-3 * sum(info2["reward_terms"].values()))
     p = info2["state"]["composition"]
     deviation = np.maximum(p - inst.upper, 0) + np.maximum(np.asarray(inst.lower) - p, 0)
     assert info2["reward_terms"]["processing"] == pytest.approx(inst.C_e * 6.0 + inst.C_e_star * 4)
