@@ -134,9 +134,10 @@ class CostRow:
     violation: dict[str, float]
     stages: float
     rho: float = float("nan")
+    detail: str = ""
 
 
-def cost_row(name: str, result: Evaluation, elements: list[str]) -> CostRow:
+def cost_row(name: str, result: Evaluation, elements: list[str], detail: str = "") -> CostRow:
     """Aggregate an evaluation into a :class:`CostRow` (``rho`` filled by :func:`with_rho`)."""
     totals = total_costs(result)
     terms = ("material", "processing", "fixed", "penalty")
@@ -149,6 +150,7 @@ def cost_row(name: str, result: Evaluation, elements: list[str]) -> CostRow:
             el: float(np.mean([e.costs[f"spec_{el}"] for e in result.episodes])) for el in elements
         },
         stages=float(np.mean([e.length for e in result.episodes])),
+        detail=detail,
     )
 
 
@@ -182,7 +184,7 @@ def evaluate_baselines(
         ("open-loop", opened, open_loop(opened, tuning_episodes)),
     ]
     rows = [
-        cost_row(name, evaluate(policy, env, episodes, seed), elements)
+        cost_row(name, evaluate(policy, env, episodes, seed), elements, policy.name)
         for name, env, policy in candidates
     ]
     return with_rho(rows)
