@@ -1,7 +1,8 @@
 """Every problem package; importing this module registers them all."""
 
-from stagewise.problems import (
-    capacity_expansion,  # noqa: F401
-    gtep,  # noqa: F401
-    unit_commitment,  # noqa: F401
+from stagewise.problems import (  # noqa: F401
+    capacity_expansion,
+    copper_blending,
+    gtep,
+    unit_commitment,
 )
