@@ -240,8 +240,22 @@ def evaluate_command(
         rows.append(evaluation_rows(name, result))
         results[name] = result.summary()
     print_rows(f"{spec.slug}: {episodes} episodes, seeds {seed}..{seed + episodes - 1}", rows)
+    print_rows("mean per episode: constraint costs and reward terms", _breakdown_rows(results))
     if out is not None:
         write_json(out, {"problem": spec.slug, "config": cfg.model_dump(), "results": results})
+
+
+def _breakdown_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per policy: mean of each cost family and each reward term per episode."""
+    costs = sorted({k for r in results.values() for k in r["costs"]})
+    terms = sorted({k for r in results.values() for k in r["reward_terms"]})
+    rows = []
+    for name, r in results.items():
+        row: dict[str, Any] = {"policy": name}
+        row.update({f"cost {k}": r["costs"].get(k, {}).get("mean", 0.0) for k in costs})
+        row.update({k: r["reward_terms"].get(k, 0.0) for k in terms})
+        rows.append(row)
+    return rows
 
 
 def _named_policy(spec: ProblemSpec, cfg: Any, name: str) -> tuple[gym.Env, Any]:
@@ -252,7 +266,11 @@ def _named_policy(spec: ProblemSpec, cfg: Any, name: str) -> tuple[gym.Env, Any]
         choices = ", ".join(["random", *spec.policies])
         fail(f"unknown policy {name!r} for {spec.slug}; choose from {choices}")
     env = make_env(spec, cfg)
-    return env, load_object(spec.policies[name])(env)
+    try:
+        return env, load_object(spec.policies[name])(env)
+    except ValueError as err:
+        fail(f"policy {name!r}: {err}")
+        raise
 
 
 def _run_policy(spec: ProblemSpec, run_dir: Path, cfg: Any) -> tuple[gym.Env, Any]:

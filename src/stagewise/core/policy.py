@@ -67,7 +67,8 @@ class Evaluation:
         return np.array([pick(e) for e in self.episodes], dtype=np.float64)
 
     def summary(self) -> dict[str, Any]:
-        """Mean, standard deviation and standard error of reward and cost, per family too."""
+        """Mean, standard deviation and standard error of reward and cost, per family too,
+        and the mean of each reward term."""
         rewards = self._values(lambda e: e.reward)
         costs = self._values(lambda e: e.cost)
         n = max(len(self.episodes), 1)
@@ -79,6 +80,11 @@ class Evaluation:
             }
             for fam in families
         }
+        terms = sorted({k for e in self.episodes for k in e.reward_terms})
+        reward_terms = {
+            term: float(self._values(lambda e, k=term: e.reward_terms.get(k, 0.0)).mean())
+            for term in terms
+        }
         return {
             "episodes": len(self.episodes),
             "reward_mean": float(rewards.mean()) if rewards.size else float("nan"),
@@ -87,6 +93,7 @@ class Evaluation:
             "cost_mean": float(costs.mean()) if costs.size else float("nan"),
             "cost_std": float(costs.std()) if costs.size else float("nan"),
             "costs": per_family,
+            "reward_terms": reward_terms,
         }
 
 
