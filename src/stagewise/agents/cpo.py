@@ -121,7 +121,7 @@ class CPOUpdate(TrustRegionUpdate):
             self.cfg.target_kl,
         )
         allowed = torch.as_tensor(np.maximum(-c, 0.0), dtype=torch.float32)
-        before = float(reward_surrogate)
+        before = float(reward_surrogate.detach())
 
         def accept() -> bool:
             if mean_kl(actor, batch.obs, old) > self.cfg.target_kl:

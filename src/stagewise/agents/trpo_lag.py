@@ -125,7 +125,7 @@ class TRPOLagUpdate(TrustRegionUpdate):
         fvp = self.fisher(batch, old)
         x = self.solve(fvp, g)
         step = torch.sqrt(2 * self.cfg.target_kl / (x @ fvp(x) + 1e-12)) * x
-        before = float(surrogate)
+        before = float(surrogate.detach())
 
         def accept() -> bool:
             kl = mean_kl(self.model.actor, batch.obs, old)

@@ -10,6 +10,7 @@ a violated constraint (``J_Ci > d_i``) raises its multiplier, a slack one lowers
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,10 @@ class LagrangeMultipliers:
         return self.value
 
     def state_dict(self) -> dict[str, Any]:
-        return {"lam": self.lam.detach().clone(), "optimizer": self.optimizer.state_dict()}
+        return {
+            "lam": self.lam.detach().clone(),
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         with torch.no_grad():
