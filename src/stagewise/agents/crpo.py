@@ -38,9 +38,12 @@ def rectified_target(episode_cost: np.ndarray, limits: np.ndarray, tolerance: fl
 class CRPOUpdate(PPOUpdate):
     """PPO on ``A_R`` when all constraints hold, else on ``-A_Ci`` of the most violated."""
 
+    def __init__(self, model, cfg: CRPOConfig, costs):
+        if cfg.tolerance < 0:
+            raise ValueError(f"tolerance must be >= 0, got {cfg.tolerance!r}")
+        super().__init__(model, cfg, costs)
+
     def advantages(self, batch, episode_cost, episode_length):
-        if self.cfg.tolerance < 0:
-            raise ValueError(f"tolerance must be >= 0, got {self.cfg.tolerance!r}")
         target = rectified_target(episode_cost, self.costs.limits, self.cfg.tolerance)
         if target is None:
             return normalize(batch.adv), {"crpo_cost_step": -1}

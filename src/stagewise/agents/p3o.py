@@ -35,9 +35,12 @@ class P3OConfig(PPOConfig):
 class P3OUpdate(PPOUpdate):
     """PPO with the exact ReLU penalty on each clipped cost surrogate."""
 
+    def __init__(self, model, cfg: P3OConfig, costs):
+        if not cfg.kappa > 0:
+            raise ValueError(f"kappa must be > 0, got {cfg.kappa!r}")
+        super().__init__(model, cfg, costs)
+
     def advantages(self, batch, episode_cost, episode_length):
-        if not self.cfg.kappa > 0:
-            raise ValueError(f"kappa must be > 0, got {self.cfg.kappa!r}")
         excess = (episode_cost - self.costs.limits) / max(episode_length, 1.0)
         self.violation = torch.as_tensor(excess, dtype=torch.float32)
         self.cost_adv = batch.cost_adv - batch.cost_adv.mean(0)

@@ -25,8 +25,8 @@ from stagewise.agents.common.networks import mlp
 
 def check_spaces(obs_space: gym.Space, act_space: gym.Space, *, discrete_ok: bool) -> None:
     """Reject spaces the agents cannot handle with a clear message."""
-    if not isinstance(obs_space, gym.spaces.Box):
-        raise ValueError(f"observation space must be a Box, got {obs_space}")
+    if not isinstance(obs_space, gym.spaces.Box) or len(obs_space.shape) != 1:
+        raise ValueError(f"observation space must be a 1-D Box, got {obs_space}")
     allowed = (gym.spaces.Box, gym.spaces.Discrete) if discrete_ok else (gym.spaces.Box,)
     if not isinstance(act_space, allowed):
         names = " or ".join(t.__name__ for t in allowed)
