@@ -16,13 +16,18 @@ from tests.agents.toy_tasks import SpeedTask, speed_task
 torch.set_num_threads(1)
 
 TINY_ON = {"steps_per_epoch": 100, "num_envs": 2, "update_epochs": 2, "minibatch_size": 50}
-TINY_OFF = {"steps_per_epoch": 100, "learning_starts": 50, "batch_size": 32, "hidden": (16, 16)}
+TINY_OFF = {"steps_per_epoch": 100, "learning_starts": 300, "batch_size": 32, "hidden": (16, 16)}
 
 
 def tiny(name: str, **overrides):
     spec = get_agent(name)
     base = TINY_OFF if name.startswith("ddpg") else TINY_ON
     return spec, spec.config(**{**base, **overrides})
+
+
+def early_learning(name: str, steps: int) -> dict:
+    """Off-policy agents: start gradient steps early enough for a short run to use them."""
+    return {"learning_starts": steps} if name.startswith("ddpg") else {}
 
 
 def parameters(run_dir) -> list[torch.Tensor]:
@@ -55,7 +60,7 @@ def assert_same(a: list[torch.Tensor], b: list[torch.Tensor]) -> None:
 
 @pytest.mark.parametrize("name", ["ppo-lag", "cpo", "ddpg-lag"])
 def test_same_seed_same_run(name, tmp_path):
-    spec, cfg = tiny(name, total_steps=200, cost_limit=3.0)
+    spec, cfg = tiny(name, total_steps=200, cost_limit=3.0, **early_learning(name, 100))
     spec.train(speed_task(), cfg, tmp_path / "a")
     spec.train(speed_task(), cfg, tmp_path / "b")
     assert_same(parameters(tmp_path / "a"), parameters(tmp_path / "b"))
@@ -69,7 +74,7 @@ def test_same_seed_same_run(name, tmp_path):
 def test_resume_after_kill_equals_uninterrupted_run(name, tmp_path):
     # CartPole/Pendulum-length episodes run across epoch boundaries, so the env state matters
     env_fn = speed_task(horizon=70)
-    spec, cfg = tiny(name, total_steps=400, cost_limit=20.0)
+    spec, cfg = tiny(name, total_steps=400, cost_limit=20.0, **early_learning(name, 150))
     spec.train(env_fn, cfg, tmp_path / "full")
     with pytest.raises(Killed):
         spec.train(env_fn, cfg, tmp_path / "resumed", progress=kill_after(250))

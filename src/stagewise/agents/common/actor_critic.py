@@ -118,7 +118,7 @@ class ActorCritic(nn.Module):
         """The environment action for the actor output ``u`` (clipped into the Box)."""
         if isinstance(self.act_space, gym.spaces.Discrete):
             return u.astype(np.int64)
-        low, high = self.act_space.low, self.act_space.high
+        low, high = self.act_space.low.flatten(), self.act_space.high.flatten()
         return (
             np.clip(u, low, high).reshape((-1, *self.act_space.shape)).astype(self.act_space.dtype)
         )
