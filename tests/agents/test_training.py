@@ -88,6 +88,16 @@ def test_resume_after_kill_equals_uninterrupted_run(name, tmp_path):
     assert strip[0] == strip[1]
 
 
+def test_resume_on_native_vector_env(tmp_path):
+    env_cls = _PROBLEMS["capacity-expansion"].env_class()
+    spec, cfg = tiny("ppo-lag", total_steps=300, cost_limit=1.0)
+    spec.train(env_cls, cfg, tmp_path / "full")
+    with pytest.raises(Killed):
+        spec.train(env_cls, cfg, tmp_path / "resumed", progress=kill_after(150))
+    spec.train(env_cls, cfg, tmp_path / "resumed")
+    assert_same(parameters(tmp_path / "full"), parameters(tmp_path / "resumed"))
+
+
 def test_per_family_limits_get_one_multiplier_each(tmp_path):
     spec, cfg = tiny("ppo-lag", total_steps=400, cost_limits={"energy_0": 1.0, "energy_1": 50.0})
     spec.train(speed_task(dims=2), cfg, tmp_path)

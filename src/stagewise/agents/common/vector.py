@@ -3,7 +3,10 @@
 Agents receive ``env_fn`` building one Gymnasium environment and step
 ``num_envs`` copies as a :class:`gymnasium.vector.SyncVectorEnv` with same-step
 autoreset, so the transition that ends an episode is reported together with its
-``final_obs`` (needed to bootstrap time-limit truncations).
+``final_obs`` (needed to bootstrap time-limit truncations). An unwrapped
+stagewise problem instead runs as its native
+:class:`~stagewise.core.env.ConstrainedVectorEnv`: the same dynamics on a batch,
+same-step autoreset too, without a Python loop over copies.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
 
+from stagewise.core.env import ConstrainedEnv, ConstrainedVectorEnv
+
 
 def make_vector_env(env_fn: Callable[[], gym.Env], num_envs: int) -> VectorEnv:
     """``num_envs`` copies of ``env_fn()`` stepped in lockstep (same-step autoreset)."""
@@ -23,6 +28,10 @@ def make_vector_env(env_fn: Callable[[], gym.Env], num_envs: int) -> VectorEnv:
         raise ValueError(f"env_fn must be a callable returning a gymnasium.Env, got {env_fn!r}")
     if not isinstance(num_envs, int) or num_envs < 1:
         raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+    probe = env_fn()
+    if isinstance(probe, ConstrainedEnv):  # unwrapped: wrappers would be bypassed
+        return ConstrainedVectorEnv(probe, num_envs)
+    probe.close()
     return SyncVectorEnv([env_fn] * num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
 
 
