@@ -27,13 +27,17 @@ recovery, improves the reward surrogate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import torch
 from scipy.optimize import minimize
 
 from stagewise.agents import AgentSpec
+from stagewise.agents.common.actor_critic import ActorPolicy
 from stagewise.agents.common.onpolicy import load_policy, normalize, train_onpolicy
 from stagewise.agents.common.trust_region import detached_distribution, flat_grad, mean_kl
 from stagewise.agents.trpo_lag import TrustRegionConfig, TrustRegionUpdate
@@ -139,7 +143,12 @@ class CPOUpdate(TrustRegionUpdate):
         return logs
 
 
-def train(env_fn, cfg: CPOConfig, run_dir, progress=None):
+def train(
+    env_fn: Callable[[], gym.Env],
+    cfg: CPOConfig,
+    run_dir: str | Path,
+    progress: Callable[[int], None] | None = None,
+) -> ActorPolicy:
     """Train CPO in ``run_dir`` (resuming from its checkpoint); the deterministic policy."""
     return train_onpolicy(env_fn, cfg, run_dir, CPOUpdate, progress)
 

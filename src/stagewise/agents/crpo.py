@@ -12,11 +12,15 @@ policy gradient steps).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 
 from stagewise.agents import AgentSpec
+from stagewise.agents.common.actor_critic import ActorPolicy
 from stagewise.agents.common.onpolicy import load_policy, normalize, train_onpolicy
 from stagewise.agents.ppo import PPOConfig, PPOUpdate
 
@@ -50,7 +54,12 @@ class CRPOUpdate(PPOUpdate):
         return normalize(-batch.cost_adv[:, target]), {"crpo_cost_step": target}
 
 
-def train(env_fn, cfg: CRPOConfig, run_dir, progress=None):
+def train(
+    env_fn: Callable[[], gym.Env],
+    cfg: CRPOConfig,
+    run_dir: str | Path,
+    progress: Callable[[int], None] | None = None,
+) -> ActorPolicy:
     """Train CRPO in ``run_dir`` (resuming from its checkpoint); the deterministic policy."""
     return train_onpolicy(env_fn, cfg, run_dir, CRPOUpdate, progress)
 

@@ -7,10 +7,19 @@ Polyak-averaged targets, Gaussian exploration noise, uniform replay.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
 
 from stagewise.agents import AgentSpec
-from stagewise.agents.common.offpolicy import OffPolicyConfig, load_policy, train_offpolicy
+from stagewise.agents.common.offpolicy import (
+    DeterministicPolicy,
+    OffPolicyConfig,
+    load_policy,
+    train_offpolicy,
+)
 
 
 @dataclass
@@ -18,7 +27,12 @@ class DDPGConfig(OffPolicyConfig):
     """Hyper-parameters of DDPG (those of the off-policy core)."""
 
 
-def train(env_fn, cfg: DDPGConfig, run_dir, progress=None):
+def train(
+    env_fn: Callable[[], gym.Env],
+    cfg: DDPGConfig,
+    run_dir: str | Path,
+    progress: Callable[[int], None] | None = None,
+) -> DeterministicPolicy:
     """Train DDPG in ``run_dir`` (resuming from its checkpoint); the deterministic actor."""
     return train_offpolicy(env_fn, cfg, run_dir, None, progress)
 

@@ -9,11 +9,20 @@ step per epoch on the mean episode cost (``lambda_i <- [lambda_i + eta (J_Ci - d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
 
 from stagewise.agents import AgentSpec
 from stagewise.agents.common.lagrange import LagrangeMultipliers
-from stagewise.agents.common.offpolicy import OffPolicyConfig, load_policy, train_offpolicy
+from stagewise.agents.common.offpolicy import (
+    DeterministicPolicy,
+    OffPolicyConfig,
+    load_policy,
+    train_offpolicy,
+)
 
 
 @dataclass
@@ -28,7 +37,12 @@ class DDPGLagConfig(OffPolicyConfig):
     """Optimizer of the multipliers (``adam`` or ``sgd``)."""
 
 
-def train(env_fn, cfg: DDPGLagConfig, run_dir, progress=None):
+def train(
+    env_fn: Callable[[], gym.Env],
+    cfg: DDPGLagConfig,
+    run_dir: str | Path,
+    progress: Callable[[int], None] | None = None,
+) -> DeterministicPolicy:
     """Train DDPG-Lag in ``run_dir`` (resuming from its checkpoint); the deterministic actor."""
 
     def multipliers(k: int) -> LagrangeMultipliers:

@@ -15,11 +15,15 @@ terms of ``L^CLIP_Ci`` stay in per-step cost units.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import gymnasium as gym
 import torch
 
 from stagewise.agents import AgentSpec
+from stagewise.agents.common.actor_critic import ActorPolicy
 from stagewise.agents.common.onpolicy import load_policy, normalize, train_onpolicy
 from stagewise.agents.ppo import PPOConfig, PPOUpdate
 
@@ -57,7 +61,12 @@ class P3OUpdate(PPOUpdate):
         return reward_loss + self.cfg.kappa * penalty
 
 
-def train(env_fn, cfg: P3OConfig, run_dir, progress=None):
+def train(
+    env_fn: Callable[[], gym.Env],
+    cfg: P3OConfig,
+    run_dir: str | Path,
+    progress: Callable[[int], None] | None = None,
+) -> ActorPolicy:
     """Train P3O in ``run_dir`` (resuming from its checkpoint); the deterministic policy."""
     return train_onpolicy(env_fn, cfg, run_dir, P3OUpdate, progress)
 

@@ -10,12 +10,16 @@ mixing so that ``lambda`` keeps the units of the Lagrangian (reward per cost).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import torch
 
 from stagewise.agents import AgentSpec
+from stagewise.agents.common.actor_critic import ActorPolicy
 from stagewise.agents.common.lagrange import LagrangeMultipliers
 from stagewise.agents.common.onpolicy import load_policy, normalize, train_onpolicy
 from stagewise.agents.ppo import PPOConfig, PPOUpdate
@@ -64,7 +68,12 @@ class PPOLagUpdate(PPOUpdate):
         self.multipliers.load_state_dict(state["multipliers"])
 
 
-def train(env_fn, cfg: PPOLagConfig, run_dir, progress=None):
+def train(
+    env_fn: Callable[[], gym.Env],
+    cfg: PPOLagConfig,
+    run_dir: str | Path,
+    progress: Callable[[int], None] | None = None,
+) -> ActorPolicy:
     """Train PPO-Lag in ``run_dir`` (resuming from its checkpoint); the deterministic policy."""
     return train_onpolicy(env_fn, cfg, run_dir, PPOLagUpdate, progress)
 

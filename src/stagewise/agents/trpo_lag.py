@@ -12,11 +12,15 @@ actor is left unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import gymnasium as gym
 import torch
 
 from stagewise.agents import AgentSpec
+from stagewise.agents.common.actor_critic import ActorPolicy
 from stagewise.agents.common.lagrange import LagrangeMultipliers
 from stagewise.agents.common.onpolicy import (
     OnPolicyConfig,
@@ -146,7 +150,12 @@ class TRPOLagUpdate(TrustRegionUpdate):
         self.multipliers.load_state_dict(state["multipliers"])
 
 
-def train(env_fn, cfg: TRPOLagConfig, run_dir, progress=None):
+def train(
+    env_fn: Callable[[], gym.Env],
+    cfg: TRPOLagConfig,
+    run_dir: str | Path,
+    progress: Callable[[int], None] | None = None,
+) -> ActorPolicy:
     """Train TRPO-Lag in ``run_dir`` (resuming from its checkpoint); the deterministic policy."""
     return train_onpolicy(env_fn, cfg, run_dir, TRPOLagUpdate, progress)
 
