@@ -14,6 +14,18 @@ from stagewise.agents import AGENTS, get_agent
 from stagewise.core.policy import run_episode
 
 TRAIN_STEPS = 500
+# Small networks and batches so that 500 steps also exercise the updates quickly; applied
+# only where the agent's config has the field.
+SMALL = {
+    "hidden": (32, 32),
+    "steps_per_epoch": 250,
+    "num_envs": 2,
+    "minibatch_size": 50,
+    "update_epochs": 2,
+    "learning_starts": 100,
+    "batch_size": 32,
+    "buffer_size": 1000,
+}
 
 
 def _cases() -> list[tuple[str, stagewise.core.ProblemSpec]]:
@@ -36,8 +48,9 @@ def test_agent_trains_500_steps_and_its_policy_acts(
 ) -> None:
     agent_spec = get_agent(agent)
     fields = {f.name for f in dataclasses.fields(agent_spec.config)}
-    settings = agent_spec.config(total_steps=TRAIN_STEPS, seed=0)
     assert "seed" in fields and "total_steps" in fields
+    small = {k: v for k, v in SMALL.items() if k in fields}
+    settings = agent_spec.config(total_steps=TRAIN_STEPS, seed=0, **small)
 
     def env_fn() -> gym.Env:
         return gym.make(spec.env_id, action_mode=agent_spec.action_mode)

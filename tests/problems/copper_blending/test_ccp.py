@@ -100,3 +100,16 @@ def test_open_loop_request_ignores_the_melt_composition() -> None:
 def test_weight_beyond_inventory_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="stage weight"):
         ChanceConstrainedLP(H62).solve(0.9, 5.0, inventory=np.full(8, 0.5))
+
+
+def test_lower_level_survives_pickling_with_identical_feeds() -> None:
+    """Agents checkpoint environments by pickling them; the HiGHS model is rebuilt on load."""
+    import pickle
+
+    from stagewise.problems.copper_blending.ccp import ChanceConstrainedLP
+
+    lp = ChanceConstrainedLP(load_instance("H62"))
+    first = lp.solve(0.9, 4.0)
+    clone = pickle.loads(pickle.dumps(lp))
+    again = clone.solve(0.9, 4.0)
+    assert np.allclose(first.x, again.x) and first.material_cost == again.material_cost

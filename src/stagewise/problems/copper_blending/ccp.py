@@ -89,13 +89,30 @@ class ChanceConstrainedLP:
         self.alpha_floor = alpha_floor
         self.slack_penalty = slack_penalty
         self._inventory = arrays["inventory"]
-        self._highs = _quiet_highs()
-        self._highs.passModel(build_lp(instance, slack_penalty))
+        self._instance = instance
+        self._highs = self._load_model()
         n, m = self.n_elements, self.n_materials
         self._x_index = np.arange(m, dtype=np.int32)
         self._row_index = np.arange(n, 3 * n + 1, dtype=np.int32)
         self._zeros_m = np.zeros(m)
         self._z = 0.0
+
+    def _load_model(self) -> highspy.Highs:
+        """A HiGHS object holding Eq. 31 at ``z = 0`` (coefficients are updated per call)."""
+        highs = _quiet_highs()
+        highs.passModel(build_lp(self._instance, self.slack_penalty))
+        return highs
+
+    def __getstate__(self) -> dict:
+        # A HiGHS object cannot be pickled (checkpoints pickle environments): rebuild on load.
+        state = self.__dict__.copy()
+        del state["_highs"]
+        state["_z"] = 0.0
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._highs = self._load_model()
 
     def solve(
         self,
