@@ -21,7 +21,9 @@ ConfigT = TypeVar("ConfigT", bound="ProblemConfig")
 class ProblemConfig(BaseModel):
     """Base of every problem configuration: unknown fields are errors, values immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
 
 class ConfigError(ValueError):

@@ -186,8 +186,10 @@ class ConstrainedEnv(gym.Env[np.ndarray, Any]):
 class ConstrainedVectorEnv(VectorEnv):
     """N copies of a problem stepped as one batch (autoreset in the same step).
 
-    ``infos`` holds ``cost`` ``[N]``, ``costs`` (dict of ``[N]``) and, for the
-    entries that finished, ``final_obs`` with mask ``_final_obs``.
+    ``infos`` holds ``cost`` ``[N]``, ``costs`` (dict of ``[N]``), ``reward_terms``,
+    ``state`` (physical state of the returned observations, dict of ``[N]``),
+    ``action_mask`` in discrete mode and, for the entries that finished,
+    ``final_obs`` with mask ``_final_obs``.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.SAME_STEP}
@@ -213,7 +215,7 @@ class ConstrainedVectorEnv(VectorEnv):
         if seed is not None:
             self._rng, _ = seeding.np_random(seed)
         self._state = self.dynamics.initial_state(self._rng, self.num_envs)
-        infos: dict[str, Any] = {}
+        infos: dict[str, Any] = {"state": self.dynamics.physical_state(self._state)}
         if self.action_mode == "discrete":
             mask = self.dynamics.action_mask(self._state)
             if mask is not None:
@@ -246,6 +248,7 @@ class ConstrainedVectorEnv(VectorEnv):
                 k: np.where(_mask_like(done, v), fresh[k], v) for k, v in tr.state.items()
             }
             obs = self.dynamics.observe(self._state)
+        infos["state"] = self.dynamics.physical_state(self._state)
         if self.action_mode == "discrete":
             mask = self.dynamics.action_mask(self._state)
             if mask is not None:

@@ -27,6 +27,8 @@ class ProblemSpec:
         solve: import path of ``solve(config, **options) -> Solution``, if any.
         policies: named baseline policies: import paths of ``factory(env, **options) -> Policy``.
         reproduce: import path of the paper-reproduction entry point, if any.
+        plot: import path of ``plot(solution, config, out_dir) -> list[Path]``, if any.
+        stochastic: whether episodes from different seeds differ (used by the contract tests).
     """
 
     name: str
@@ -36,6 +38,8 @@ class ProblemSpec:
     solve: str | None = None
     policies: dict[str, str] = field(default_factory=dict)
     reproduce: str | None = None
+    plot: str | None = None
+    stochastic: bool = True
 
     @property
     def env_id(self) -> str:

@@ -14,8 +14,10 @@ register(
         solve="stagewise.problems.capacity_expansion.dp:solve",
         policies={
             "never-expand": "stagewise.problems.capacity_expansion.baselines:never_expand",
+            "myopic": "stagewise.problems.capacity_expansion.baselines:myopic",
             "optimal": "stagewise.problems.capacity_expansion.dp:optimal_policy",
         },
-        reproduce="stagewise.problems.capacity_expansion.reproduce:reproduce",
+        plot="stagewise.problems.capacity_expansion.plots:plot_policy_maps",
+        reproduce="stagewise.bench.capacity_expansion:reproduce",
     )
 )

@@ -38,6 +38,21 @@ class CapacityExpansionConfig(ProblemConfig):
     c_p: float = Field(1.0, gt=0, description="output per unit of capacity that can meet demand")
 
     @model_validator(mode="after")
+    def _log_paths_stay_representable(self) -> CapacityExpansionConfig:
+        # exp() of a log-price beyond ~700 overflows float64; 10-sigma paths must stay far below.
+        for name, mu, sigma in (
+            ("price", self.mu1, self.sigma1),
+            ("demand", self.mu2, self.sigma2),
+        ):
+            spread = abs(mu) * self.T + 10.0 * sigma * self.T**0.5
+            if spread > 300.0:
+                raise ValueError(
+                    f"{name} drift |mu|*T + 10*sigma*sqrt(T) = {spread:.0f} exceeds 300: "
+                    "the simulated values would overflow; shorten T or reduce mu/sigma"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _price_only_has_no_demand(self) -> CapacityExpansionConfig:
         # Eq. 8 has no demand state: reject demand parameters that would be ignored silently.
         if self.uncertainty == "price":

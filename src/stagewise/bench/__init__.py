@@ -1,0 +1,1 @@
+"""Experiments that know everything: demos, paper reproductions, grids, reports."""

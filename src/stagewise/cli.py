@@ -1,0 +1,435 @@
+"""The ``stagewise`` command line.
+
+Problem config fields are given as extra options after the problem name, e.g.
+``stagewise solve capacity-expansion --T 4 --K 3`` (values are parsed as YAML
+scalars or lists); ``--config FILE`` loads a JSON/YAML config first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+import stagewise
+from stagewise.core.config import ConfigError, config_fields, load_config
+from stagewise.core.policy import Evaluation, RandomPolicy, evaluate
+from stagewise.core.registry import ProblemSpec, get_problem, load_object
+
+app = typer.Typer(
+    help="stagewise: OR problems as constrained environments, their optima, and RL agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+# ----------------------------------------------------------------- helpers
+def fail(message: str) -> None:
+    """Print ``message`` as an error and exit with status 2."""
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def parse_overrides(args: list[str]) -> dict[str, Any]:
+    """``["--T", "3", "--K=2"]`` -> ``{"T": 3, "K": 2}`` (values parsed as YAML)."""
+    overrides: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        token = args[i]
+        if not token.startswith("--") or len(token) <= 2:
+            fail(f"unexpected argument {token!r}; config fields are given as --FIELD VALUE")
+        key, eq, value = token[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(args):
+                fail(f"option --{key} needs a value")
+            value = args[i + 1]
+            i += 1
+        overrides[key.replace("-", "_")] = _parse_value(value)
+        i += 1
+    return overrides
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def problem_or_fail(name: str) -> ProblemSpec:
+    try:
+        return get_problem(name)
+    except KeyError as err:
+        fail(str(err.args[0]))
+        raise
+
+
+def problem_config(spec: ProblemSpec, config: Path | None, overrides: dict[str, Any]) -> Any:
+    try:
+        return load_config(spec.env_class().config_model, config, overrides)
+    except ConfigError as err:
+        fail(str(err))
+
+
+def make_env(spec: ProblemSpec, cfg: Any, action_mode: str = "box") -> gym.Env:
+    try:
+        return gym.make(spec.env_id, config=cfg, action_mode=action_mode)
+    except (ConfigError, ValueError) as err:
+        fail(str(err))
+        raise
+
+
+@contextmanager
+def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar; yields ``advance(n)``."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def write_json(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=_json_default))
+    console.print(f"wrote {path}")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
+    """A list of uniform dicts as a table."""
+    if not rows:
+        return
+    table = Table(title=title)
+    for key in rows[0]:
+        table.add_column(str(key))
+    for row in rows:
+        table.add_row(*(_fmt(v) for v in row.values()))
+    console.print(table)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def evaluation_rows(name: str, evaluation: Evaluation) -> dict[str, Any]:
+    s = evaluation.summary()
+    return {
+        "policy": name,
+        "episodes": s["episodes"],
+        "reward mean": s["reward_mean"],
+        "reward std": s["reward_std"],
+        "reward s.e.": s["reward_se"],
+        "cost mean": s["cost_mean"],
+        "cost std": s["cost_std"],
+    }
+
+
+# ---------------------------------------------------------------- commands
+@app.command("list")
+def list_problems() -> None:
+    """List the registered problems."""
+    table = Table(title="stagewise problems")
+    table.add_column("name")
+    table.add_column("gymnasium id")
+    table.add_column("description")
+    for spec in stagewise.problems():
+        table.add_row(spec.slug, spec.env_id, spec.summary)
+    console.print(table)
+
+
+@app.command(context_settings=EXTRA)
+def info(
+    ctx: typer.Context,
+    problem: str = typer.Argument(..., help="problem name (see `stagewise list`)"),
+    config: Path | None = typer.Option(None, help="JSON/YAML config file"),
+) -> None:
+    """Show a problem's spaces, horizon, constraint families and config fields."""
+    spec = problem_or_fail(problem)
+    cfg = problem_config(spec, config, parse_overrides(ctx.args))
+    env = make_env(spec, cfg).unwrapped
+    console.print(f"[bold]{spec.slug}[/]  ({spec.env_id})\n{spec.summary}\n")
+    rows = [("horizon", str(env.horizon)), ("observation space", str(env.observation_space))]
+    for mode in env.codec.modes:
+        rows.append((f"action space ({mode})", str(env.codec.space(mode))))
+    decision = ", ".join(f"{f.name}{list(f.shape)} {f.kind}" for f in env.codec.fields)
+    rows += [
+        ("decision", decision),
+        ("constraint families", ", ".join(env.cost_families)),
+        ("reward terms", ", ".join(env.dynamics.reward_term_names)),
+        ("policies", ", ".join(["random", *spec.policies])),
+        ("optimizer", spec.solve or "-"),
+    ]
+    table = Table(show_header=False)
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+    fields = Table(title="config fields")
+    for column in ("field", "type", "value", "default", "description"):
+        fields.add_column(column)
+    for name, annotation, default, doc in config_fields(type(cfg)):
+        fields.add_row(name, annotation, _fmt(getattr(cfg, name)), _fmt(default), doc)
+    console.print(fields)
+
+
+@app.command("evaluate", context_settings=EXTRA)
+def evaluate_command(
+    ctx: typer.Context,
+    problem: str = typer.Argument(..., help="problem name"),
+    policy: list[str] = typer.Option(
+        [], "--policy", help="named policy (repeatable): random, or see `stagewise info`"
+    ),
+    run: list[Path] = typer.Option([], "--run", help="trained run directory (repeatable)"),
+    episodes: int = typer.Option(1000, min=1, help="Monte-Carlo episodes"),
+    seed: int = typer.Option(0, help="episode k uses seed + k (common random numbers)"),
+    config: Path | None = typer.Option(None, help="JSON/YAML config file"),
+    out: Path | None = typer.Option(None, help="write the results as JSON"),
+) -> None:
+    """Evaluate policies by Monte Carlo with common random numbers."""
+    spec = problem_or_fail(problem)
+    cfg = problem_config(spec, config, parse_overrides(ctx.args))
+    if not policy and not run:
+        fail("give at least one --policy NAME or --run DIR")
+    candidates = [(name, *_named_policy(spec, cfg, name)) for name in policy]
+    candidates += [(str(path), *_run_policy(spec, path, cfg)) for path in run]
+    rows, results = [], {}
+    for name, env, pol in candidates:
+        with progress_bar(f"evaluate {name}", episodes) as advance:
+            result = evaluate(pol, env, episodes=episodes, seed=seed, progress=advance)
+        rows.append(evaluation_rows(name, result))
+        results[name] = result.summary()
+    print_rows(f"{spec.slug}: {episodes} episodes, seeds {seed}..{seed + episodes - 1}", rows)
+    if out is not None:
+        write_json(out, {"problem": spec.slug, "config": cfg.model_dump(), "results": results})
+
+
+def _named_policy(spec: ProblemSpec, cfg: Any, name: str) -> tuple[gym.Env, Any]:
+    if name == "random":
+        env = make_env(spec, cfg)
+        return env, RandomPolicy(seed=0)
+    if name not in spec.policies:
+        choices = ", ".join(["random", *spec.policies])
+        fail(f"unknown policy {name!r} for {spec.slug}; choose from {choices}")
+    env = make_env(spec, cfg)
+    return env, load_object(spec.policies[name])(env)
+
+
+def _run_policy(spec: ProblemSpec, run_dir: Path, cfg: Any) -> tuple[gym.Env, Any]:
+    meta_path = run_dir / "run.json"
+    if not meta_path.is_file():
+        fail(f"{run_dir} is not a training run (no run.json); train with `stagewise train`")
+    meta = json.loads(meta_path.read_text())
+    if meta["problem"] != spec.slug:
+        fail(f"{run_dir} was trained on {meta['problem']}, not {spec.slug}")
+    from stagewise.agents import get_agent
+
+    agent = get_agent(meta["agent"])
+    run_cfg = load_config(type(cfg), meta["config"])
+    if run_cfg != cfg and cfg != type(cfg)():
+        console.print("[yellow]note:[/] evaluating on the given config, not the training config")
+    else:
+        cfg = run_cfg
+    env = make_env(spec, cfg, meta["action_mode"])
+    return env, agent.load_policy(run_dir)
+
+
+@app.command(context_settings=EXTRA)
+def solve(
+    ctx: typer.Context,
+    problem: str = typer.Argument(..., help="problem name"),
+    config: Path | None = typer.Option(None, help="JSON/YAML config file"),
+    time_limit: float | None = typer.Option(None, help="solver time limit (s)"),
+    plan: Path | None = typer.Option(None, help="write the optimal plan (JSON)"),
+    plot: Path | None = typer.Option(None, help="directory for the solution's plots (PNG)"),
+    out: Path | None = typer.Option(None, help="write the result as JSON"),
+) -> None:
+    """Compute the problem's optimum (or bound) with its exact optimizer."""
+    spec = problem_or_fail(problem)
+    if spec.solve is None:
+        fail(f"{spec.slug} has no optimizer")
+    cfg = problem_config(spec, config, parse_overrides(ctx.args))
+    with console.status(f"solving {spec.slug} ..."):
+        solution = load_object(spec.solve)(cfg, time_limit=time_limit)
+    table = Table(show_header=False, title=f"{spec.slug}: optimum")
+    for key, value in (
+        ("objective", solution.objective),
+        ("bound", solution.bound if solution.bound is not None else "-"),
+        ("status", solution.status),
+        ("solve time (s)", solution.solve_time),
+    ):
+        table.add_row(key, _fmt(value))
+    console.print(table)
+    for key, value in solution.details.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            print_rows(key, value)
+    if plan is not None:
+        if solution.plan is None:
+            fail(f"{spec.slug}'s optimum is a closed-loop policy, not an open-loop plan")
+        write_json(plan, solution.plan)
+    if plot is not None:
+        if spec.plot is None:
+            fail(f"{spec.slug} has no solution plots")
+        for path in load_object(spec.plot)(solution, cfg, plot):
+            console.print(f"wrote {path}")
+    if out is not None:
+        payload = {
+            "problem": spec.slug,
+            "config": cfg.model_dump(),
+            "objective": solution.objective,
+            "bound": solution.bound,
+            "status": solution.status,
+            "solve_time": solution.solve_time,
+            "details": solution.details,
+        }
+        write_json(out, payload)
+
+
+@app.command(context_settings=EXTRA)
+def train(
+    ctx: typer.Context,
+    problem: str = typer.Argument(..., help="problem name"),
+    agent: str = typer.Option(..., help="agent name (dqn, ppo, ppo-lag, ...)"),
+    steps: int | None = typer.Option(
+        None, min=1, help="environment steps (agent default if unset)"
+    ),
+    seed: int = typer.Option(0, help="seed of the run"),
+    cost_limit: float | None = typer.Option(None, help="cost limit of a safe agent"),
+    run_dir: Path | None = typer.Option(
+        None, help="run directory (default runs/PROBLEM/AGENT/seedK)"
+    ),
+    hp: list[str] = typer.Option([], help="agent hyper-parameter KEY=VALUE (repeatable)"),
+    config: Path | None = typer.Option(None, help="JSON/YAML problem config file"),
+) -> None:
+    """Train an agent on a problem (resumes if RUN_DIR holds a checkpoint)."""
+    from stagewise.agents import get_agent
+
+    spec = problem_or_fail(problem)
+    cfg = problem_config(spec, config, parse_overrides(ctx.args))
+    try:
+        agent_spec = get_agent(agent)
+    except KeyError as err:
+        fail(str(err.args[0]))
+    settings = _agent_settings(agent_spec, hp, steps, seed, cost_limit)
+    env = make_env(spec, cfg, agent_spec.action_mode)
+    run_dir = run_dir or Path("runs") / spec.slug / agent / f"seed{seed}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "problem": spec.slug,
+        "agent": agent,
+        "action_mode": agent_spec.action_mode,
+        "config": cfg.model_dump(),
+        "agent_config": dataclasses.asdict(settings),
+    }
+    (run_dir / "run.json").write_text(json.dumps(meta, indent=2, default=_json_default))
+    env.close()
+    start = time.perf_counter()
+    with progress_bar(f"train {agent} on {spec.slug}", settings.total_steps) as advance:
+        agent_spec.train(
+            lambda: gym.make(spec.env_id, config=cfg, action_mode=agent_spec.action_mode),
+            settings,
+            run_dir,
+            progress=advance,
+        )
+    console.print(f"trained in {time.perf_counter() - start:.1f} s; run directory {run_dir}")
+    console.print(f"evaluate with: stagewise evaluate {spec.slug} --run {run_dir}")
+
+
+def _agent_settings(
+    agent_spec: Any, hp: list[str], steps: int | None, seed: int, cost_limit: float | None
+) -> Any:
+    names = {f.name for f in dataclasses.fields(agent_spec.config)}
+    values: dict[str, Any] = {"seed": seed}
+    if steps is not None:
+        values["total_steps"] = steps
+    if cost_limit is not None:
+        if "cost_limit" not in names:
+            fail(f"agent {agent_spec.name} has no cost limit (it is not a safe agent)")
+        values["cost_limit"] = cost_limit
+    for item in hp:
+        key, eq, value = item.partition("=")
+        if not eq:
+            fail(f"--hp takes KEY=VALUE, got {item!r}")
+        values[key.replace("-", "_")] = _parse_value(value)
+    unknown = sorted(set(values) - names)
+    if unknown:
+        fail(f"agent {agent_spec.name} has no setting(s) {unknown}; it has {sorted(names)}")
+    try:
+        return agent_spec.config(**values)
+    except (TypeError, ValueError) as err:
+        fail(f"bad agent settings: {err}")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), help="output directory"),
+    episodes: int = typer.Option(20_000, min=100, help="Monte-Carlo episodes per policy"),
+) -> None:
+    """Exact DP vs DQN on capacity expansion (K=2, T=3): table and policy maps."""
+    from stagewise.bench.demo import run_demo
+
+    run_demo(out, episodes=episodes, console=console, progress_bar=progress_bar)
+
+
+@app.command(context_settings=EXTRA)
+def reproduce(
+    ctx: typer.Context,
+    problem: str = typer.Argument(..., help="problem whose paper to reproduce"),
+    out: Path = typer.Option(Path("runs/reproduce"), help="output directory"),
+) -> None:
+    """Reproduce a paper's numerical study (tables as Markdown/CSV, figures as PNG)."""
+    spec = problem_or_fail(problem)
+    if spec.reproduce is None:
+        fail(f"{spec.slug} has no reproduction")
+    options = parse_overrides(ctx.args)
+    try:
+        load_object(spec.reproduce)(
+            out / spec.slug, console=console, progress_bar=progress_bar, **options
+        )
+    except (ValueError, ConfigError) as err:
+        fail(str(err))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

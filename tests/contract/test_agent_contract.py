@@ -1,0 +1,50 @@
+"""Every agent trains briefly on every registered problem offering its action mode."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import stagewise
+from stagewise.agents import AGENTS, get_agent
+from stagewise.core.policy import run_episode
+
+TRAIN_STEPS = 500
+
+
+def _cases() -> list[tuple[str, stagewise.core.ProblemSpec]]:
+    cases = []
+    for name in sorted(AGENTS):
+        mode = get_agent(name).action_mode
+        for spec in stagewise.problems():
+            env_cls = spec.env_class()
+            if mode in env_cls.build_dynamics(env_cls.config_model()).codec.modes:
+                cases.append((name, spec))
+    return cases
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize(("agent", "spec"), CASES, ids=[f"{a}-{s.slug}" for a, s in CASES])
+def test_agent_trains_500_steps_and_its_policy_acts(
+    agent: str, spec: stagewise.core.ProblemSpec, tmp_path: Path
+) -> None:
+    agent_spec = get_agent(agent)
+    fields = {f.name for f in dataclasses.fields(agent_spec.config)}
+    settings = agent_spec.config(total_steps=TRAIN_STEPS, seed=0)
+    assert "seed" in fields and "total_steps" in fields
+
+    def env_fn() -> gym.Env:
+        return gym.make(spec.env_id, action_mode=agent_spec.action_mode)
+
+    policy = agent_spec.train(env_fn, settings, tmp_path)
+    assert (tmp_path / "progress.csv").exists()
+    record = run_episode(policy, env_fn(), seed=0)
+    assert np.isfinite(record.reward) and record.cost >= 0.0
+    reloaded = run_episode(agent_spec.load_policy(tmp_path), env_fn(), seed=0)
+    assert reloaded.reward == pytest.approx(record.reward)

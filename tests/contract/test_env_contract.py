@@ -1,0 +1,178 @@
+"""The environment contract, checked on every registered problem and action mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+
+from stagewise.core.env import ACTION_RANGE
+from stagewise.core.registry import ProblemSpec
+
+
+def make(spec: ProblemSpec, mode: str = "box") -> gym.Env:
+    return gym.make(spec.env_id, action_mode=mode)
+
+
+def trajectory(env: gym.Env, seed: int, steps: int, action_seed: int) -> list[Any]:
+    """Observations, rewards and costs of ``steps`` random steps (resetting on episode end)."""
+    env.action_space.seed(action_seed)
+    obs, _ = env.reset(seed=seed)
+    out: list[Any] = [obs]
+    for _ in range(steps):
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        out += [obs, reward, info["cost"]]
+        if terminated or truncated:
+            obs, _ = env.reset()
+            out.append(obs)
+    return out
+
+
+def flat_equal(a: list[Any], b: list[Any]) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_gymnasium_check_env_passes(spec_mode: tuple[ProblemSpec, str]) -> None:
+    spec, mode = spec_mode
+    gym_check_env(make(spec, mode).unwrapped, skip_render_check=True)
+
+
+def test_sb3_check_env_passes(spec: ProblemSpec) -> None:
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    sb3_check_env(make(spec).unwrapped, warn=False)
+
+
+def test_same_seed_and_actions_give_identical_trajectory(
+    spec_mode: tuple[ProblemSpec, str],
+) -> None:
+    spec, mode = spec_mode
+    first = trajectory(make(spec, mode), seed=7, steps=60, action_seed=3)
+    second = trajectory(make(spec, mode), seed=7, steps=60, action_seed=3)
+    assert flat_equal(first, second)
+
+
+def test_different_seeds_give_different_trajectories(spec: ProblemSpec) -> None:
+    if not spec.stochastic:
+        pytest.skip(f"{spec.slug} is deterministic")
+    first = trajectory(make(spec), seed=1, steps=60, action_seed=3)
+    second = trajectory(make(spec), seed=2, steps=60, action_seed=3)
+    assert not flat_equal(first, second)
+
+
+def test_random_steps_keep_obs_reward_and_costs_valid(spec_mode: tuple[ProblemSpec, str]) -> None:
+    spec, mode = spec_mode
+    env = make(spec, mode)
+    env.action_space.seed(0)
+    obs, _ = env.reset(seed=0)
+    families = set(env.unwrapped.cost_families)
+    for _ in range(500):
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        assert np.all(np.isfinite(obs)) and env.observation_space.contains(obs)
+        assert np.isfinite(reward)
+        assert info["cost"] >= 0.0
+        assert set(info["costs"]) == families
+        assert all(v >= 0.0 for v in info["costs"].values())
+        assert info["cost"] == pytest.approx(sum(info["costs"].values()), abs=1e-9)
+        assert all(np.isfinite(v) for v in info["reward_terms"].values())
+        if terminated or truncated:
+            obs, _ = env.reset()
+
+
+def _bad_actions(env: gym.Env) -> list[Any]:
+    space = env.action_space
+    if isinstance(space, gym.spaces.Box):
+        nan = np.zeros(space.shape, dtype=np.float32)
+        nan[0] = np.nan
+        inf = np.zeros(space.shape, dtype=np.float32)
+        inf[-1] = np.inf
+        return [nan, inf, np.zeros(space.shape[0] + 1, dtype=np.float32), "go"]
+    if isinstance(space, gym.spaces.Discrete):
+        return [np.nan, np.inf, np.array([0, 1])]
+    binary, cont = space.sample()
+    bad_cont = cont.copy()
+    bad_cont[0] = np.nan
+    return [(binary, bad_cont), (binary, np.zeros(cont.size + 1)), binary]
+
+
+def test_invalid_actions_raise_value_error_naming_problem(
+    spec_mode: tuple[ProblemSpec, str],
+) -> None:
+    spec, mode = spec_mode
+    env = make(spec, mode)
+    for bad in _bad_actions(env):
+        env.reset(seed=0)
+        with pytest.raises(ValueError, match=env.unwrapped.problem_id):
+            env.unwrapped.step(bad)
+
+
+def test_out_of_range_action_is_clipped_and_charged(spec: ProblemSpec) -> None:
+    env = make(spec).unwrapped
+    env.reset(seed=5)
+    inside = env.action_space.sample() * 0.5
+    outside = inside.copy()
+    outside[0] = 3.0
+    clipped = inside.copy()
+    clipped[0] = 1.0
+    env.reset(seed=5)
+    obs_out, rew_out, *_, info_out = env.step(outside)
+    env.reset(seed=5)
+    obs_in, rew_in, *_, info_in = env.step(clipped)
+    assert info_out["costs"][ACTION_RANGE] == pytest.approx(2.0)
+    assert info_in["costs"][ACTION_RANGE] == 0.0
+    assert np.array_equal(obs_out, obs_in) and rew_out == rew_in
+    assert info_out["cost"] == pytest.approx(info_in["cost"] + 2.0)
+
+
+def _grid_actions(env: gym.Env, rng: np.random.Generator) -> list[Any]:
+    """Actions that are exact images of physical decisions (the action grid)."""
+    unwrapped = env.unwrapped
+    actions = []
+    for _ in range(50):
+        decision = unwrapped.decode(env.action_space.sample())
+        actions.append(unwrapped.encode(decision))
+    return actions
+
+
+def test_encode_decode_round_trip_on_action_grid(spec_mode: tuple[ProblemSpec, str]) -> None:
+    spec, mode = spec_mode
+    env = make(spec, mode)
+    env.action_space.seed(11)
+    unwrapped = env.unwrapped
+    for action in _grid_actions(env, np.random.default_rng(0)):
+        again = unwrapped.encode(unwrapped.decode(action))
+        if isinstance(action, tuple):
+            assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(action, again, strict=True))
+        else:
+            assert np.allclose(action, again, atol=1e-6)
+
+
+def test_episodes_end_by_the_horizon(spec_mode: tuple[ProblemSpec, str]) -> None:
+    spec, mode = spec_mode
+    env = make(spec, mode)
+    env.action_space.seed(2)
+    for seed in range(3):
+        env.reset(seed=seed)
+        for _ in range(env.unwrapped.horizon):
+            *_, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                break
+        assert terminated or truncated
+
+
+def test_vector_env_batches_the_same_contract(spec_mode: tuple[ProblemSpec, str]) -> None:
+    spec, mode = spec_mode
+    venv = spec.env_class().make_vector(8, action_mode=mode)
+    venv.action_space.seed(0)
+    obs, _ = venv.reset(seed=0)
+    assert obs.shape == (8, *venv.single_observation_space.shape)
+    for _ in range(3 * venv.template.horizon):
+        obs, reward, _terminated, _truncated, info = venv.step(venv.action_space.sample())
+        assert reward.shape == (8,) and np.all(np.isfinite(reward))
+        assert np.all(info["cost"] >= 0.0)
+        total = np.sum(list(info["costs"].values()), axis=0)
+        assert np.allclose(info["cost"], total)
+        assert all(venv.single_observation_space.contains(o) for o in obs)
