@@ -85,6 +85,8 @@ class DQNConfig:
     """widths of the Q-network's hidden layers (ReLU)"""
     double_dqn: bool = True
     """choose x* with the online network, value it with the target network"""
+    dueling: bool = True
+    """Q(s, x) = V(s) + A(s, x) - mean_x A(s, x): values of decisions as small offsets of V"""
     huber: bool = True
     """Huber (smooth L1) TD loss instead of the squared error"""
     action_masking: bool = True
@@ -187,6 +189,34 @@ def td_target(
     return reward + gamma * torch.where(live, bootstrap, torch.zeros_like(bootstrap))
 
 
+# ----------------------------------------------------------------------------- network
+class DuelingQNetwork(nn.Module):
+    """``Q(s, x) = V(s) + A(s, x) - mean_x A(s, x)`` on a shared ReLU trunk.
+
+    The decisions' values differ by a small fraction of the state value in our
+    problems (profits of ~100 on per-stage rewards of ~300); separate heads let
+    the network fit the large ``V`` and the small differences ``A`` apart.
+    """
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: tuple[int, ...]):
+        super().__init__()
+        self.trunk = nn.Sequential(*mlp(obs_dim, hidden[-1], hidden[:-1]), nn.ReLU())
+        self.value = nn.Linear(hidden[-1], 1)
+        self.advantage = nn.Linear(hidden[-1], n_actions)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        h = self.trunk(obs)
+        advantage = self.advantage(h)
+        return self.value(h) + advantage - advantage.mean(dim=1, keepdim=True)
+
+
+def q_network(obs_dim: int, n_actions: int, hidden: tuple[int, ...], dueling: bool) -> nn.Module:
+    """The Q-network ``s -> Q(s, .)`` (dueling or a plain MLP)."""
+    if dueling:
+        return DuelingQNetwork(obs_dim, n_actions, hidden)
+    return mlp(obs_dim, n_actions, hidden)
+
+
 # ----------------------------------------------------------------------------- policy
 class GreedyQPolicy:
     """Greedy policy ``pi*(s) = argmax_{feasible x} Q(s, x)`` (Eq. 6).
@@ -261,9 +291,10 @@ class _Learner:
 
     def __init__(self, obs_dim: int, n_actions: int, cfg: DQNConfig):
         self.cfg = cfg
-        self.q = mlp(obs_dim, n_actions, cfg.hidden_sizes)
+        self.q = q_network(obs_dim, n_actions, cfg.hidden_sizes, cfg.dueling)
         self.q_target = copy.deepcopy(self.q)
-        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=cfg.learning_rate)
+        # fused: one kernel for all parameters, ~2x faster updates for small networks on CPU
+        self.optimizer = torch.optim.Adam(self.q.parameters(), lr=cfg.learning_rate, fused=True)
 
     def greedy(self, obs: np.ndarray, mask: np.ndarray | None) -> int:
         with torch.inference_mode():
@@ -293,7 +324,7 @@ class _Learner:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.max_grad_norm is not None:
-            nn.utils.clip_grad_norm_(self.q.parameters(), cfg.max_grad_norm)
+            nn.utils.clip_grad_norm_(self.q.parameters(), cfg.max_grad_norm, foreach=True)
         self.optimizer.step()
         return loss.item(), q_taken.detach().mean().item()
 
@@ -381,6 +412,7 @@ def train(
             "obs_dim": obs_dim,
             "n_actions": n_actions,
             "hidden_sizes": list(cfg.hidden_sizes),
+            "dueling": cfg.dueling,
             "action_masking": cfg.action_masking,
         },
         run_dir / POLICY_FILE,
@@ -512,7 +544,9 @@ def load_policy(run_dir: str | Path) -> GreedyQPolicy:
     if not path.exists():
         raise FileNotFoundError(f"no trained DQN policy at {path}")
     saved = torch.load(path, weights_only=False)
-    q = mlp(saved["obs_dim"], saved["n_actions"], tuple(saved["hidden_sizes"]))
+    q = q_network(
+        saved["obs_dim"], saved["n_actions"], tuple(saved["hidden_sizes"]), saved["dueling"]
+    )
     q.load_state_dict(saved["q"])
     return GreedyQPolicy(q, saved["action_masking"])
 

@@ -41,4 +41,3 @@ def monte_carlo_value(
     if not terminated.all():
         raise RuntimeError("episodes did not end after T stages")
     return float(profit.mean()), float(profit.std(ddof=1) / np.sqrt(paths))
-
