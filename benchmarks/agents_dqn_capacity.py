@@ -40,7 +40,7 @@ EVAL_SEED = 12_345
 
 def dqn_config(K: int, T: int, seed: int = 0) -> DQNConfig:
     """The benchmark's DQN settings: the defaults, with the budget scaled by the horizon."""
-    episodes = 8_000
+    episodes = 16_000
     return DQNConfig(total_steps=episodes * T, seed=seed, torch_threads=1)
 
 

@@ -18,6 +18,7 @@ from stagewise.agents.common.checkpoint import load_checkpoint
 from stagewise.agents.common.replay import ReplayBuffer
 from stagewise.agents.dqn import (
     DQNConfig,
+    GreedyQPolicy,
     epsilon_at,
     learning_rate_at,
     load_policy,
@@ -248,3 +249,26 @@ def test_registered_as_a_discrete_agent() -> None:
     spec = get_agent("dqn")
     assert spec.action_mode == "discrete" and spec.train is train
     assert {f.name for f in dataclasses.fields(spec.config)} >= {"seed", "total_steps"}
+
+
+def test_plain_network_variant_trains_and_reloads(tmp_path: Path) -> None:
+    policy = train(WaitThenCashChain, _tiny(total_steps=120, dueling=False), tmp_path)
+    reloaded = load_policy(tmp_path)
+    obs, _ = WaitThenCashChain().reset(seed=0)
+    assert isinstance(reloaded.q_network, torch.nn.Sequential)
+    assert np.allclose(reloaded.q_values(obs), policy.q_values(obs))
+
+
+def test_greedy_policy_never_picks_a_masked_action() -> None:
+    policy = load_policy_from_values([0.0, 1.0, 9.0])
+    assert policy.act(np.zeros(2, np.float32), {"action_mask": np.array([1, 1, 0], bool)}) == 1
+    assert policy.act(np.zeros(2, np.float32), {}) == 2
+
+
+def load_policy_from_values(values: list[float]) -> GreedyQPolicy:
+    """A greedy policy whose network outputs ``values`` for every observation."""
+    net = torch.nn.Linear(2, len(values))
+    with torch.no_grad():
+        net.weight.zero_()
+        net.bias.copy_(torch.tensor(values))
+    return GreedyQPolicy(net)
