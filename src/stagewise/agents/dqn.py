@@ -10,14 +10,17 @@ line 12)
     x*  = argmax_{x feasible} Q(s_{j+1}, x; w)    (double DQN; w- without it),
 
 and the target weights are reset ``w- <- w`` every ``C`` environment steps.
-Additions to the paper, each switchable: double DQN, Huber loss, action masks
-from ``info["action_mask"]`` (for exploration and for the max in the target),
-reward scaling, gradient-norm clipping and a linearly decaying learning rate.
+Additions to the paper, each switchable: double DQN, a dueling Q-network,
+Huber loss, action masks from ``info["action_mask"]`` (for exploration and for
+the max in the target), reward scaling (rewards enter the loss multiplied by
+``reward_scale``, by default ``1 / RMS`` of the rewards collected before
+learning starts, fixed from then on and checkpointed; the greedy policy is
+scale-invariant), gradient-norm clipping and a linearly decaying learning rate.
 
 Checkpoints are written at episode boundaries only, and every episode starts
 from ``env.reset(seed=s)`` with ``s`` drawn from the agent's generator, so the
-environment needs no saved state: a resumed run ends with exactly the
-parameters of an uninterrupted one.
+environment (its state and its ``np_random``) needs no saved state: a resumed
+run ends with exactly the parameters of an uninterrupted one.
 """
 
 from __future__ import annotations
