@@ -444,6 +444,9 @@ def train(
                 cfg.checkpoint_interval
             )
             _save(run_dir, learner, buffer, c, rng, cfg)
+    if c.returns:  # the episodes since the last row (also gives short runs a progress.csv)
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        _log(logger, c, cfg, (c.global_step - steps_at_start) / elapsed)
     _save(run_dir, learner, buffer, c, rng, cfg)
     logger.close()
     env.close()
