@@ -57,6 +57,10 @@ def test_agent_trains_500_steps_and_its_policy_acts(
 
     policy = agent_spec.train(env_fn, settings, tmp_path)
     assert (tmp_path / "progress.csv").exists()
+    env = env_fn()
+    obs, info = env.reset(seed=0)
+    policy.reset(env)
+    assert env.action_space.contains(policy.act(obs, info))
     record = run_episode(policy, env_fn(), seed=0)
     assert np.isfinite(record.reward) and record.cost >= 0.0
     reloaded = run_episode(agent_spec.load_policy(tmp_path), env_fn(), seed=0)

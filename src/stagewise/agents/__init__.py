@@ -14,6 +14,7 @@ from stagewise.core.registry import load_object
 
 # name -> "module:SPEC"; each module defines SPEC = AgentSpec(...)
 AGENTS: dict[str, str] = {
+    "dqn": "stagewise.agents.dqn:SPEC",
     "ppo": "stagewise.agents.ppo:SPEC",
     "ppo-lag": "stagewise.agents.ppo_lag:SPEC",
     "trpo-lag": "stagewise.agents.trpo_lag:SPEC",
