@@ -463,7 +463,7 @@ def report(
 @app.command()
 def demo(
     out: Path = typer.Option(Path("runs/demo"), help="output directory"),
-    episodes: int = typer.Option(20_000, min=100, help="Monte-Carlo episodes per policy"),
+    episodes: int = typer.Option(10_000, min=100, help="Monte-Carlo episodes per policy"),
 ) -> None:
     """Exact DP vs DQN on capacity expansion (K=2, T=3): table and policy maps."""
     from stagewise.bench.demo import run_demo
