@@ -13,7 +13,9 @@ from typing import Any
 from stagewise.core.registry import load_object
 
 # name -> "module:SPEC"; each module defines SPEC = AgentSpec(...)
-AGENTS: dict[str, str] = {}
+AGENTS: dict[str, str] = {
+    "dah-ddpg": "stagewise.agents.dah_ddpg:SPEC",
+}
 
 
 @dataclass(frozen=True)
