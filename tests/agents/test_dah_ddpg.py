@@ -74,6 +74,7 @@ def _toy_config(**overrides: Any) -> DAHDDPGConfig:
         "lr_s": 3e-3,
         "lr_c": 3e-3,
         "psi": 0.05,
+        "critic_warmup": 100,
         "eval_interval": 400,
         "eval_episodes": 20,
         "patience": 0,

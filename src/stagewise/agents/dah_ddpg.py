@@ -86,7 +86,7 @@ class DAHDDPGConfig:
     """psi, soft-update coefficient of the three target networks"""
     lr_f: float = 3e-4
     """l_f, Adam step size of the F-Actor"""
-    lr_s: float = 3e-4
+    lr_s: float = 1e-4
     """l_s, Adam step size of the S-Actor"""
     lr_c: float = 1e-3
     """l_c, Adam step size of the Critic"""
@@ -103,6 +103,10 @@ class DAHDDPGConfig:
     updates_per_step: int = 1
     """gradient steps after each stage of a training episode"""
     s_actor_interval: int = 2
+    """the S-Actor is updated at every s_actor_interval-th gradient step, the F-Actor at each"""
+    critic_warmup: int = 2_000
+    """gradient steps on L_c alone before the actors learn (an untrained critic drives the
+    S-Actor's tanh into saturation, where Eq. 20 has no gradient left)"""
     """the S-Actor is updated at every s_actor_interval-th gradient step, the F-Actor at each"""
     batch_size: int = 128
     """n_bc, minibatch size"""
@@ -149,7 +153,7 @@ class DAHDDPGConfig:
         problems += [
             f"{n} must be >= 1, got {getattr(self, n)}" for n in positive if getattr(self, n) < 1
         ]
-        for name in ("guided_episodes", "patience"):
+        for name in ("guided_episodes", "patience", "critic_warmup"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("lr_f", "lr_s", "lr_c"):
@@ -314,6 +318,25 @@ class _Learner:
         loss_c.backward()
         self.c_opt.step()
 
+        self.updates += 1
+        losses = {
+            "critic_loss": loss_c.item(),
+            "f_actor_loss": float("nan"),
+            "s_actor_loss": float("nan"),
+        }
+        if self.updates > self.cfg.critic_warmup:
+            losses |= self._actor_step(obs, stop, done)
+        for target_net, net in (
+            (self.f_target, self.f_actor),
+            (self.s_target, self.s_actor),
+            (self.critic_target, self.critic),
+        ):
+            soft_update(target_net, net, self.cfg.psi)
+        return losses
+
+    def _actor_step(self, obs: torch.Tensor, stop: torch.Tensor, done: torch.Tensor):
+        """Eq. 19 on the F-Actor, and Eq. 20 on the S-Actor every ``s_actor_interval`` steps."""
+        ones, zeros = torch.ones_like(stop), torch.zeros_like(stop)
         with torch.no_grad():
             own_params = self.s_actor(obs)
             q_stop = self.critic(obs, ones, own_params)
@@ -322,23 +345,15 @@ class _Learner:
         self.f_opt.zero_grad()
         loss_f.backward()
         self.f_opt.step()
-
-        self.updates += 1
-        loss_s = float("nan")
+        losses = {"f_actor_loss": loss_f.item()}
         if self.updates % self.cfg.s_actor_interval == 0:
             non_terminal = (1.0 - stop) * (1.0 - done)
             s_loss = s_actor_loss(self.critic(obs, zeros, self.s_actor(obs)), non_terminal)
             self.s_opt.zero_grad()
             s_loss.backward()
             self.s_opt.step()
-            loss_s = s_loss.item()
-        for target_net, net in (
-            (self.f_target, self.f_actor),
-            (self.s_target, self.s_actor),
-            (self.critic_target, self.critic),
-        ):
-            soft_update(target_net, net, self.cfg.psi)
-        return {"critic_loss": loss_c.item(), "f_actor_loss": loss_f.item(), "s_actor_loss": loss_s}
+            losses["s_actor_loss"] = s_loss.item()
+        return losses
 
 
 # --------------------------------------------------------------------- loop
