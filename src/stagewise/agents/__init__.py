@@ -14,6 +14,14 @@ from stagewise.core.registry import load_object
 
 # name -> "module:SPEC"; each module defines SPEC = AgentSpec(...)
 AGENTS: dict[str, str] = {
+    "ppo": "stagewise.agents.ppo:SPEC",
+    "ppo-lag": "stagewise.agents.ppo_lag:SPEC",
+    "trpo-lag": "stagewise.agents.trpo_lag:SPEC",
+    "cpo": "stagewise.agents.cpo:SPEC",
+    "crpo": "stagewise.agents.crpo:SPEC",
+    "p3o": "stagewise.agents.p3o:SPEC",
+    "ddpg": "stagewise.agents.ddpg:SPEC",
+    "ddpg-lag": "stagewise.agents.ddpg_lag:SPEC",
     "dah-ddpg": "stagewise.agents.dah_ddpg:SPEC",
 }
 

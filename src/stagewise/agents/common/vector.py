@@ -1,0 +1,107 @@
+"""Vector environments for training: construction, final observations, snapshots.
+
+Agents receive ``env_fn`` building one Gymnasium environment and step
+``num_envs`` copies as a :class:`gymnasium.vector.SyncVectorEnv` with same-step
+autoreset, so the transition that ends an episode is reported together with its
+``final_obs`` (needed to bootstrap time-limit truncations). An unwrapped
+stagewise problem instead runs as its native
+:class:`~stagewise.core.env.ConstrainedVectorEnv`: the same dynamics on a batch,
+same-step autoreset too, without a Python loop over copies.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
+
+from stagewise.core.env import ConstrainedEnv, ConstrainedVectorEnv
+
+
+def make_vector_env(env_fn: Callable[[], gym.Env], num_envs: int) -> VectorEnv:
+    """``num_envs`` copies of ``env_fn()`` stepped in lockstep (same-step autoreset)."""
+    if not callable(env_fn):
+        raise ValueError(f"env_fn must be a callable returning a gymnasium.Env, got {env_fn!r}")
+    if not isinstance(num_envs, int) or num_envs < 1:
+        raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+    probe = env_fn()
+    if isinstance(probe, ConstrainedEnv):  # unwrapped: wrappers would be bypassed
+        return ConstrainedVectorEnv(probe, num_envs)
+    probe.close()
+    return SyncVectorEnv([env_fn] * num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+
+
+def final_observations(obs: np.ndarray, infos: dict[str, Any], done: np.ndarray) -> np.ndarray:
+    """The observations that ended each episode: ``obs`` with ``final_obs`` where ``done``."""
+    if not done.any() or "final_obs" not in infos:
+        return obs
+    out = obs.copy()
+    mask = np.asarray(infos.get("_final_obs", done), dtype=bool)
+    out[mask] = np.stack([np.asarray(o) for o in infos["final_obs"][mask]])
+    return out
+
+
+def snapshot_envs(envs: VectorEnv) -> bytes:
+    """The full state of ``envs`` (sub-environments and their generators) as bytes."""
+    if isinstance(envs, SyncVectorEnv):
+        return pickle.dumps(envs.envs)
+    return pickle.dumps(envs.__dict__)
+
+
+def restore_envs(envs: VectorEnv, blob: bytes) -> None:
+    """Put ``envs`` back in the state captured by :func:`snapshot_envs`."""
+    if isinstance(envs, SyncVectorEnv):
+        envs.envs = pickle.loads(blob)
+    else:
+        envs.__dict__.update(pickle.loads(blob))
+
+
+class EpisodeTracker:
+    """Running undiscounted reward/cost sums per sub-environment; completed episode totals."""
+
+    def __init__(self, num_envs: int, k: int):
+        self.reward = np.zeros(num_envs)
+        self.cost = np.zeros((num_envs, k))
+        self.length = np.zeros(num_envs, dtype=np.int64)
+        self.finished: list[tuple[float, np.ndarray, int]] = []
+
+    def add(self, reward: np.ndarray, cost: np.ndarray, done: np.ndarray) -> None:
+        self.reward += reward
+        self.cost += cost
+        self.length += 1
+        for i in np.flatnonzero(done):
+            self.finished.append((float(self.reward[i]), self.cost[i].copy(), int(self.length[i])))
+            self.reward[i], self.cost[i], self.length[i] = 0.0, 0.0, 0
+
+    def pop(self) -> list[tuple[float, np.ndarray, int]]:
+        """Episodes completed since the last call."""
+        done, self.finished = self.finished, []
+        return done
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"reward": self.reward, "cost": self.cost, "length": self.length}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.reward, self.cost, self.length = state["reward"], state["cost"], state["length"]
+
+
+def episode_stats(episodes: list[tuple[float, np.ndarray, int]], names: tuple[str, ...]) -> dict:
+    """Mean/std of episode reward, cost (per signal) and length, for ``progress.csv``."""
+    if not episodes:
+        return {"episodes": 0}
+    rewards = np.array([e[0] for e in episodes])
+    costs = np.stack([e[1] for e in episodes])
+    row: dict[str, float] = {
+        "episodes": len(episodes),
+        "ep_reward_mean": float(rewards.mean()),
+        "ep_reward_std": float(rewards.std()),
+        "ep_len_mean": float(np.mean([e[2] for e in episodes])),
+    }
+    for j, name in enumerate(names):
+        row[f"ep_{name}_mean"] = float(costs[:, j].mean())
+        row[f"ep_{name}_std"] = float(costs[:, j].std())
+    return row

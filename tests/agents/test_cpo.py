@@ -1,0 +1,77 @@
+"""The CPO step on 2-D quadratic problems equals the closed-form solution (Achiam et al. 2017)."""
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from stagewise.agents.cpo import cpo_step
+
+H = np.array([[2.0, 0.5], [0.5, 1.0]])
+G = np.array([1.0, 0.3])
+B = np.array([0.2, 1.0])
+DELTA = 0.1
+
+
+def step(b: np.ndarray, c: np.ndarray):
+    b = np.atleast_2d(b)
+    hinv = np.linalg.inv(H)
+    return cpo_step(hinv @ G, b @ hinv, G, b, np.asarray(c, dtype=float), DELTA)
+
+
+def closed_form(c: float) -> np.ndarray:
+    """Section 6.1 / Appendix 10.2 of the paper, one constraint ``b^T x + c <= 0``."""
+    hinv_g, hinv_b = np.linalg.solve(H, G), np.linalg.solve(H, B)
+    q, r, s = G @ hinv_g, B @ hinv_g, B @ hinv_b
+    if c > 0 and c**2 / s > 2 * DELTA:  # infeasible: recovery step
+        return -np.sqrt(2 * DELTA / s) * hinv_b
+    trpo = np.sqrt(2 * DELTA / q) * hinv_g
+    if B @ trpo + c <= 0:  # constraint inactive: the TRPO step
+        return trpo
+    lam = np.sqrt((q - r**2 / s) / (2 * DELTA - c**2 / s))
+    nu = (r + lam * c) / s
+    assert nu >= 0
+    return (hinv_g - nu * hinv_b) / lam
+
+
+@pytest.mark.parametrize("c", [-1.0, 0.05, -0.1])
+def test_cpo_step_matches_closed_form(c):
+    x, recovery = step(B, [c])
+    assert not recovery
+    np.testing.assert_allclose(x, closed_form(c), atol=1e-6)
+    assert 0.5 * x @ H @ x <= DELTA + 1e-8
+    assert B @ x + c <= 1e-7
+
+
+def test_cpo_active_case_is_exercised():
+    c = 0.05
+    trpo = np.sqrt(2 * DELTA / (G @ np.linalg.solve(H, G))) * np.linalg.solve(H, G)
+    assert B @ trpo + c > 0  # the TRPO step would violate the linearized constraint
+
+
+def test_cpo_recovery_step_when_infeasible():
+    x, recovery = step(B, [2.0])
+    assert recovery
+    np.testing.assert_allclose(x, closed_form(2.0), atol=1e-6)
+
+
+def test_cpo_two_constraints_match_direct_optimization():
+    # three parameters, two constraints: the trust region binds at the optimum
+    h = np.array([[2.0, 0.5, 0.1], [0.5, 1.0, 0.2], [0.1, 0.2, 1.5]])
+    g = np.array([1.0, 0.3, -0.4])
+    b = np.array([[0.2, 1.0, 0.3], [1.0, -0.3, 0.5]])
+    c = np.array([0.05, 0.1])
+    hinv = np.linalg.inv(h)
+    x, recovery = cpo_step(hinv @ g, b @ hinv, g, b, c, DELTA)
+    assert not recovery
+    direct = minimize(
+        lambda x: -g @ x,
+        np.zeros(3),
+        constraints=[
+            {"type": "ineq", "fun": lambda x: DELTA - 0.5 * x @ h @ x},
+            {"type": "ineq", "fun": lambda x: -(b @ x + c)},
+        ],
+        method="SLSQP",
+        options={"ftol": 1e-14, "maxiter": 500},
+    )
+    assert direct.success
+    np.testing.assert_allclose(x, direct.x, atol=1e-5)
