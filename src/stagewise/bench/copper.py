@@ -354,7 +354,7 @@ def _training_curves(results: list[dict[str, Any]], losses_path: Path, terms_pat
             else:
                 points = [(p["step"], p[key]) for p in rows if key in p]
             if points:
-                ax.plot(*zip(*points, strict=True), lw=0.8, alpha=0.7)
+                ax.plot(*zip(*points, strict=True), lw=0.8, alpha=0.7, marker=".")
             ax.set_title(title)
             ax.set_xlabel("environment steps")
     fig.suptitle("Fig. 4: DAH-DDPG training, one line per instance")
