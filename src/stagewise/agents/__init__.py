@@ -23,6 +23,7 @@ AGENTS: dict[str, str] = {
     "p3o": "stagewise.agents.p3o:SPEC",
     "ddpg": "stagewise.agents.ddpg:SPEC",
     "ddpg-lag": "stagewise.agents.ddpg_lag:SPEC",
+    "dah-ddpg": "stagewise.agents.dah_ddpg:SPEC",
 }
 
 

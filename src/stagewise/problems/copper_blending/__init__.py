@@ -19,5 +19,6 @@ register(
             "open-loop": f"{_BASELINES}:open_loop",
             "rule": f"{_BASELINES}:rule",
         },
+        reproduce="stagewise.bench.copper:reproduce",
     )
 )

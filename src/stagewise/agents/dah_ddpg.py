@@ -1,0 +1,729 @@
+"""DAH-DDPG: dual-actor hybrid DDPG (Yin et al., Section 3.2, Algorithm 1).
+
+For problems whose action is a stop flag plus continuous stage parameters,
+``Tuple(MultiBinary(1), Box(-1, 1, (k,)))`` (the ``hybrid`` action mode). Six
+networks: the F-Actor ``q_p = pi_f(s)`` (stopping probability), the S-Actor
+``c = pi_s(s)`` (continuous parameters, e.g. ``(alpha~, w~)``), the Critic
+``Q(s, a)`` with ``a = (q_f, c)``, and a target copy of each, soft-updated with
+coefficient ``psi``. The stop flag is drawn ``q_f ~ Bernoulli(q_p)`` (Eq. 13).
+Losses, on a minibatch of ``(s_{n-1}, a_n, r_n, s_n, d_n)`` (Eq. 17):
+
+    L_c = (Q(s_{n-1}, a_n) - [r_n + gamma (1 - d_n) Q^-(s_n, a_{n+1})])^2          (18)
+    L_f = -q_p Q(s_{n-1}, a^(1)) - (1 - q_p) Q(s_{n-1}, a^(0))                       (19)
+    L_s = -Q(s_{n-1}, (0, pi_s(s_{n-1})))   on non-terminal stages only              (20)
+
+``a^(1) = (1, .)`` stops; ``a^(0) = (0, pi_s(s))`` continues with the S-Actor's
+parameters. Choices this file fixes where the paper is silent:
+
+- ``Q^-(s_n, a_{n+1})`` in Eq. 18 is the expectation over the target F-Actor's
+  flag, ``q_p^- Q^-(s_n, a^(1)) + (1 - q_p^-) Q^-(s_n, a^(0))``, the same
+  enumeration as Eq. 19 (lower variance than sampling the flag).
+- On stop the environment replaces the continuous parameters by its own final
+  stage rule (Eqs. 14-15), so the Critic sees them as zeros when ``q_f = 1``
+  (``stop_overrides_params``).
+- "Non-terminal" in Eq. 20 means ``q_f = 0`` and ``d_n = 0`` in the sample.
+- The greedy policy stops when ``q_p > 0.5``. Early stopping keeps the actors of
+  the best greedy evaluation (fixed seeds) and ends training after
+  ``patience`` evaluations without improvement.
+
+Algorithm 1 as run here: guided episodes (random two- or three-stage
+decisions) fill the buffer first; each episode acts with probability
+``epsilon`` uniformly at random in the action space, otherwise by Eq. 13 and
+the S-Actor (plus Gaussian noise ``action_noise``); in every ``f_t``-th
+episode each stage is followed by ``updates_per_step`` gradient steps, the
+F-Actor at each one and the S-Actor at every ``s_actor_interval``-th (the
+F-Actor converges more slowly, Section 3.5). ``max_stages`` forces the stop
+flag at stage ``T``. Episodes start from ``env.reset(seed)`` with seeds from the
+agent's generator and checkpoints are taken between episodes, so a resumed
+run ends with the parameters of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+
+from stagewise.agents import AgentSpec
+from stagewise.agents.common.checkpoint import (
+    load_checkpoint,
+    restore_rng_state,
+    rng_state,
+    save_checkpoint,
+)
+from stagewise.agents.common.logger import ProgressLogger
+from stagewise.agents.common.networks import mlp, soft_update
+from stagewise.agents.common.replay import ReplayBatch, ReplayBuffer
+from stagewise.agents.common.seeding import seed_everything
+
+POLICY_FILE = "policy.pt"
+CONFIG_FILE = "agent_config.json"
+# Greedy evaluation episodes use seeds from here on, away from benchmark seeds 0, 1, ...
+EVAL_SEED = 2_000_000
+
+
+@dataclass
+class DAHDDPGConfig:
+    """Hyper-parameters of DAH-DDPG (Algorithm 1's inputs; defaults tuned on copper blending)."""
+
+    total_steps: int = 40_000
+    """environment steps to train for, guided episodes included (the last episode completes)"""
+    seed: int = 0
+    """seed of every generator (network init, exploration, replay sampling, episodes)"""
+    gamma: float = 1.0
+    """gamma, discount of Eq. 18; 1 because the objective is the undiscounted total cost"""
+    psi: float = 0.01
+    """psi, soft-update coefficient of the three target networks"""
+    lr_f: float = 3e-4
+    """l_f, Adam step size of the F-Actor"""
+    lr_s: float = 1e-4
+    """l_s, Adam step size of the S-Actor"""
+    lr_c: float = 1e-3
+    """l_c, Adam step size of the Critic"""
+    epsilon_start: float = 0.3
+    """epsilon at the start: probability of a uniformly random action (Algorithm 1, line 8)"""
+    epsilon_end: float = 0.02
+    """epsilon after exploration_fraction of total_steps (linear decay)"""
+    exploration_fraction: float = 0.6
+    """share of total_steps over which epsilon decays"""
+    action_noise: float = 0.1
+    """std of Gaussian noise on the S-Actor's outputs while training (0: Algorithm 1 exactly)"""
+    f_t: int = 1
+    """f_t, training interval: gradient steps happen in every f_t-th episode"""
+    updates_per_step: int = 1
+    """gradient steps after each stage of a training episode"""
+    s_actor_interval: int = 2
+    """the S-Actor is updated at every s_actor_interval-th gradient step, the F-Actor at each"""
+    critic_warmup: int = 2_000
+    """gradient steps on L_c alone before the actors learn (an untrained critic drives the
+    S-Actor's tanh into saturation, where Eq. 20 has no gradient left)"""
+    """the S-Actor is updated at every s_actor_interval-th gradient step, the F-Actor at each"""
+    batch_size: int = 128
+    """n_bc, minibatch size"""
+    buffer_size: int = 100_000
+    """n_bf, replay buffer capacity (transitions)"""
+    guided_episodes: int = 200
+    """n_in, guided episodes (random two- and three-stage decisions) preloaded in the buffer"""
+    max_stages: int | None = None
+    """T: the stop flag is forced at this stage (None: the environment's own limit applies)"""
+    stop_overrides_params: bool = True
+    """the environment ignores the continuous parameters on stop (Eqs. 14-15): the Critic
+    sees them as zeros when q_f = 1"""
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    """widths of the hidden layers (ReLU) of all three networks"""
+    reward_scale: float | None = None
+    """rewards are multiplied by this in Eq. 18; None: 1 / std of the guided episodes'
+    returns; the policy is unaffected"""
+    eval_interval: int = 4_000
+    """environment steps between greedy evaluations (early stopping, progress.csv rows)"""
+    eval_episodes: int = 100
+    """greedy episodes per evaluation (fixed seeds, common random numbers across evaluations)"""
+    patience: int = 5
+    """early stopping: evaluations without improvement before training ends (0: never)"""
+    torch_threads: int = 1
+    """torch intra-op threads"""
+    checkpoint_interval: int = 10_000
+    """environment steps between checkpoints (taken at the next episode boundary)"""
+
+    def __post_init__(self) -> None:
+        self.hidden_sizes = tuple(int(h) for h in self.hidden_sizes)
+        problems = []
+        positive = (
+            "total_steps",
+            "f_t",
+            "updates_per_step",
+            "s_actor_interval",
+            "batch_size",
+            "buffer_size",
+            "eval_interval",
+            "eval_episodes",
+            "torch_threads",
+            "checkpoint_interval",
+        )
+        problems += [
+            f"{n} must be >= 1, got {getattr(self, n)}" for n in positive if getattr(self, n) < 1
+        ]
+        for name in ("guided_episodes", "patience", "critic_warmup"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("lr_f", "lr_s", "lr_c"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name} must be > 0, got {getattr(self, name)}")
+        unit = ("gamma", "psi", "epsilon_start", "epsilon_end", "exploration_fraction")
+        for name in unit:
+            if not 0 <= getattr(self, name) <= 1:
+                problems.append(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if not self.action_noise >= 0:
+            problems.append(f"action_noise must be >= 0, got {self.action_noise}")
+        if self.max_stages is not None and self.max_stages < 1:
+            problems.append(f"max_stages must be >= 1 or None, got {self.max_stages}")
+        if self.reward_scale is not None and not self.reward_scale > 0:
+            problems.append(f"reward_scale must be > 0 or None, got {self.reward_scale}")
+        if not self.hidden_sizes or min(self.hidden_sizes) < 1:
+            problems.append(f"hidden_sizes must be positive widths, got {self.hidden_sizes}")
+        if problems:
+            raise ValueError("invalid DAH-DDPG config: " + "; ".join(problems))
+
+
+# ------------------------------------------------------------------- losses
+def bellman_target(
+    reward: torch.Tensor, done: torch.Tensor, next_value: torch.Tensor, gamma: float
+) -> torch.Tensor:
+    """``r_n + gamma (1 - d_n) Q^-(s_n, a_{n+1})``, the target of Eq. 18."""
+    return reward + gamma * (1.0 - done) * next_value
+
+
+def critic_loss(q: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Eq. 18: mean of ``(Q(s_{n-1}, a_n) - target)^2`` over the minibatch."""
+    return ((q - target) ** 2).mean()
+
+
+def f_actor_loss(q_p: torch.Tensor, q_stop: torch.Tensor, q_continue: torch.Tensor) -> torch.Tensor:
+    """Eq. 19: mean of ``-q_p Q(s, a^(1)) - (1 - q_p) Q(s, a^(0))``."""
+    return (-q_p * q_stop - (1.0 - q_p) * q_continue).mean()
+
+
+def s_actor_loss(q_continue: torch.Tensor, non_terminal: torch.Tensor) -> torch.Tensor:
+    """Eq. 20: mean of ``-Q(s, (0, pi_s(s)))`` over the non-terminal samples (0 if none)."""
+    return -(q_continue * non_terminal).sum() / non_terminal.sum().clamp(min=1.0)
+
+
+# ----------------------------------------------------------------- networks
+class FActor(nn.Module):
+    """``q_p = sigmoid(f(s))``: probability of stopping after this stage."""
+
+    def __init__(self, obs_dim: int, hidden: tuple[int, ...]):
+        super().__init__()
+        # tanh hidden units: Eq. 19 is linear in q_p and drives it to 0 or 1, which
+        # kills every ReLU unit of a small network early in training.
+        self.net = mlp(obs_dim, 1, hidden, activation=nn.Tanh)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(obs)).squeeze(-1)
+
+
+class SActor(nn.Module):
+    """``c = tanh(g(s))``: the normalized continuous stage parameters in ``[-1, 1]^k``."""
+
+    def __init__(self, obs_dim: int, n_params: int, hidden: tuple[int, ...]):
+        super().__init__()
+        self.net = mlp(obs_dim, n_params, hidden, activation=nn.Tanh, out_activation=nn.Tanh)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+
+class Critic(nn.Module):
+    """``Q(s, a)`` with ``a = (q_f, c)``; ``c`` is zeroed when ``q_f = 1`` if ``masked``."""
+
+    def __init__(self, obs_dim: int, n_params: int, hidden: tuple[int, ...], masked: bool):
+        super().__init__()
+        self.net = mlp(obs_dim + 1 + n_params, 1, hidden)
+        self.masked = masked
+
+    def forward(self, obs: torch.Tensor, stop: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        if self.masked:
+            params = params * (1.0 - stop).unsqueeze(-1)
+        return self.net(torch.cat([obs, stop.unsqueeze(-1), params], dim=-1)).squeeze(-1)
+
+
+# ------------------------------------------------------------------- policy
+def env_action(stop: bool, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``Tuple(MultiBinary(1), Box)`` action for a flag and parameters."""
+    return np.array([int(stop)], dtype=np.int8), np.asarray(params, dtype=np.float32)
+
+
+class DAHPolicy:
+    """Greedy DAH-DDPG policy: stop when ``q_p > 0.5``, else the S-Actor's parameters."""
+
+    def __init__(self, f_actor: FActor, s_actor: SActor, max_stages: int | None = None):
+        self.f_actor, self.s_actor, self.max_stages = f_actor, s_actor, max_stages
+        self._stage = 0
+
+    def reset(self, env: gym.Env) -> None:
+        self._stage = 0
+
+    def decide(self, obs: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(q_p, c)`` for one observation."""
+        with torch.no_grad():
+            x = torch.as_tensor(np.asarray(obs, dtype=np.float32)).unsqueeze(0)
+            return float(self.f_actor(x)[0]), self.s_actor(x)[0].numpy()
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        self._stage += 1
+        q_p, params = self.decide(obs)
+        forced = self.max_stages is not None and self._stage >= self.max_stages
+        return env_action(q_p > 0.5 or forced, params)
+
+
+# ------------------------------------------------------------------ learner
+class _Learner:
+    """The six networks, their optimizers and one gradient step of Eqs. 18-20."""
+
+    def __init__(self, obs_dim: int, n_params: int, cfg: DAHDDPGConfig):
+        hidden = cfg.hidden_sizes
+        self.f_actor = FActor(obs_dim, hidden)
+        self.s_actor = SActor(obs_dim, n_params, hidden)
+        self.critic = Critic(obs_dim, n_params, hidden, cfg.stop_overrides_params)
+        self.f_target = copy.deepcopy(self.f_actor)
+        self.s_target = copy.deepcopy(self.s_actor)
+        self.critic_target = copy.deepcopy(self.critic)
+        self.f_opt = torch.optim.Adam(self.f_actor.parameters(), lr=cfg.lr_f, fused=True)
+        self.s_opt = torch.optim.Adam(self.s_actor.parameters(), lr=cfg.lr_s, fused=True)
+        self.c_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_c, fused=True)
+        self.cfg = cfg
+        self.updates = 0
+
+    def modules(self) -> dict[str, Any]:
+        return {
+            "f_actor": self.f_actor,
+            "s_actor": self.s_actor,
+            "critic": self.critic,
+            "f_target": self.f_target,
+            "s_target": self.s_target,
+            "critic_target": self.critic_target,
+            "f_opt": self.f_opt,
+            "s_opt": self.s_opt,
+            "c_opt": self.c_opt,
+        }
+
+    def update(self, batch: ReplayBatch, scale: float) -> dict[str, float]:
+        """One gradient step on ``L_c`` and ``L_f`` (and ``L_s`` every ``s_actor_interval``)."""
+        obs = torch.as_tensor(batch.obs)
+        next_obs = torch.as_tensor(batch.next_obs)
+        stop = torch.as_tensor(batch.action[:, 0])
+        params = torch.as_tensor(batch.action[:, 1:])
+        reward = torch.as_tensor(batch.reward) * scale
+        done = torch.as_tensor(batch.done, dtype=torch.float32)
+        ones, zeros = torch.ones_like(stop), torch.zeros_like(stop)
+        with torch.no_grad():
+            q_p_next = self.f_target(next_obs)
+            next_params = self.s_target(next_obs)
+            next_value = q_p_next * self.critic_target(next_obs, ones, next_params) + (
+                1.0 - q_p_next
+            ) * self.critic_target(next_obs, zeros, next_params)
+            target = bellman_target(reward, done, next_value, self.cfg.gamma)
+        loss_c = critic_loss(self.critic(obs, stop, params), target)
+        self.c_opt.zero_grad()
+        loss_c.backward()
+        self.c_opt.step()
+
+        self.updates += 1
+        losses = {
+            "critic_loss": loss_c.item(),
+            "f_actor_loss": float("nan"),
+            "s_actor_loss": float("nan"),
+        }
+        if self.updates > self.cfg.critic_warmup:
+            losses |= self._actor_step(obs, stop, done)
+        for target_net, net in (
+            (self.f_target, self.f_actor),
+            (self.s_target, self.s_actor),
+            (self.critic_target, self.critic),
+        ):
+            soft_update(target_net, net, self.cfg.psi)
+        return losses
+
+    def _actor_step(self, obs: torch.Tensor, stop: torch.Tensor, done: torch.Tensor):
+        """Eq. 19 on the F-Actor, and Eq. 20 on the S-Actor every ``s_actor_interval`` steps."""
+        ones, zeros = torch.ones_like(stop), torch.zeros_like(stop)
+        with torch.no_grad():
+            own_params = self.s_actor(obs)
+            q_stop = self.critic(obs, ones, own_params)
+            q_continue = self.critic(obs, zeros, own_params)
+        loss_f = f_actor_loss(self.f_actor(obs), q_stop, q_continue)
+        self.f_opt.zero_grad()
+        loss_f.backward()
+        self.f_opt.step()
+        losses = {"f_actor_loss": loss_f.item()}
+        if self.updates % self.cfg.s_actor_interval == 0:
+            non_terminal = (1.0 - stop) * (1.0 - done)
+            s_loss = s_actor_loss(self.critic(obs, zeros, self.s_actor(obs)), non_terminal)
+            self.s_opt.zero_grad()
+            s_loss.backward()
+            self.s_opt.step()
+            losses["s_actor_loss"] = s_loss.item()
+        return losses
+
+
+# --------------------------------------------------------------------- loop
+@dataclass
+class _Counters:
+    """Everything besides networks, buffer and generators that a resume needs."""
+
+    global_step: int = 0
+    episode: int = 0
+    reward_scale: float | None = None
+    next_eval: int = 0
+    next_checkpoint: int = 0
+    best_eval: float = -float("inf")
+    evals_without_gain: int = 0
+    log_rows: int = 0
+    stopped_early: bool = False
+    returns: list[float] = field(default_factory=list)
+    losses: dict[str, list[float]] = field(default_factory=dict)
+
+
+def _check_env(env: gym.Env) -> tuple[int, int]:
+    space, obs_space = env.action_space, env.observation_space
+    ok = (
+        isinstance(space, spaces.Tuple)
+        and len(space.spaces) == 2
+        and isinstance(space.spaces[0], spaces.MultiBinary)
+        and tuple(space.spaces[0].shape) == (1,)
+        and isinstance(space.spaces[1], spaces.Box)
+        and len(space.spaces[1].shape) == 1
+    )
+    if not ok:
+        raise ValueError(
+            "DAH-DDPG needs a Tuple(MultiBinary(1), Box(k,)) action space (stop flag + "
+            f"continuous parameters; action_mode='hybrid'), got {space}"
+        )
+    box = space.spaces[1]
+    if not (np.all(box.low == -1.0) and np.all(box.high == 1.0)):
+        raise ValueError(f"DAH-DDPG needs the parameters normalized to [-1, 1], got {box}")
+    if not isinstance(obs_space, spaces.Box) or len(obs_space.shape) != 1:
+        raise ValueError(f"DAH-DDPG needs a flat Box observation space, got {obs_space}")
+    return int(obs_space.shape[0]), int(box.shape[0])
+
+
+def epsilon_at(step: int, cfg: DAHDDPGConfig) -> float:
+    """Exploration probability at environment step ``step`` (linear decay)."""
+    horizon = max(cfg.exploration_fraction * cfg.total_steps, 1.0)
+    share = min(1.0, step / horizon)
+    return cfg.epsilon_start + share * (cfg.epsilon_end - cfg.epsilon_start)
+
+
+def _explore(
+    obs: np.ndarray,
+    stage: int,
+    learner: _Learner,
+    rng: np.random.Generator,
+    cfg: DAHDDPGConfig,
+    n_params: int,
+    epsilon: float,
+) -> tuple[bool, np.ndarray]:
+    """Algorithm 1, lines 6-16: a random action with probability epsilon, else Eq. 13."""
+    if rng.random() < epsilon:
+        stop, params = bool(rng.random() < 0.5), rng.uniform(-1.0, 1.0, n_params)
+    else:
+        q_p, params = DAHPolicy(learner.f_actor, learner.s_actor).decide(obs)
+        stop = bool(rng.random() < q_p)  # Eq. 13
+        if cfg.action_noise > 0:
+            params = np.clip(params + cfg.action_noise * rng.standard_normal(n_params), -1, 1)
+    forced = cfg.max_stages is not None and stage >= cfg.max_stages
+    return stop or forced, np.asarray(params, dtype=np.float32)
+
+
+def _guided(stage: int, stages: int, rng: np.random.Generator, n_params: int):
+    """A guided decision: continue with random parameters until stage ``stages``, then stop."""
+    return stage >= stages, rng.uniform(-1.0, 1.0, n_params).astype(np.float32)
+
+
+def _episode(
+    env: gym.Env,
+    buffer: ReplayBuffer,
+    rng: np.random.Generator,
+    choose: Callable[[np.ndarray, int], tuple[bool, np.ndarray]],
+    after_step: Callable[[], None] | None = None,
+) -> tuple[float, int]:
+    """Play one episode with ``choose(obs, stage)``, storing every transition (Eq. 17)."""
+    obs, _ = env.reset(seed=int(rng.integers(2**63 - 1)))
+    total, stage, done = 0.0, 0, False
+    while not done:
+        stage += 1
+        stop, params = choose(obs, stage)
+        next_obs, reward, terminated, truncated, info = env.step(env_action(stop, params))
+        action = np.concatenate([[float(stop)], params]).astype(np.float32)
+        buffer.add(obs, action, float(reward), float(info.get("cost", 0.0)), next_obs, terminated)
+        obs, done, total = next_obs, terminated or truncated, total + float(reward)
+        if after_step is not None:
+            after_step()
+    return total, stage
+
+
+def greedy_evaluation(
+    policy: DAHPolicy, env: gym.Env, episodes: int, seed: int = EVAL_SEED
+) -> dict[str, float]:
+    """Mean return, cost and reward terms of ``episodes`` greedy episodes (seeds ``seed + k``)."""
+    sums: dict[str, float] = {"return": 0.0, "cost": 0.0}
+    for k in range(episodes):
+        obs, info = env.reset(seed=seed + k)
+        policy.reset(env)
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(policy.act(obs, info))
+            sums["return"] += float(reward)
+            sums["cost"] += float(info.get("cost", 0.0))
+            for name, value in info.get("reward_terms", {}).items():
+                sums[f"term_{name}"] = sums.get(f"term_{name}", 0.0) + float(value)
+            done = terminated or truncated
+    return {key: value / episodes for key, value in sums.items()}
+
+
+def _config_dict(cfg: DAHDDPGConfig) -> dict[str, Any]:
+    d = asdict(cfg)
+    d["hidden_sizes"] = list(cfg.hidden_sizes)
+    return d
+
+
+def train(
+    env_fn: Callable[[], gym.Env],
+    cfg: DAHDDPGConfig | None = None,
+    run_dir: str | Path = "runs/dah-ddpg",
+    progress: Callable[[int], None] | None = None,
+) -> DAHPolicy:
+    """Train DAH-DDPG on ``env_fn()`` (hybrid actions); resume from ``run_dir`` if checkpointed.
+
+    Writes ``run_dir/progress.csv`` (one row per greedy evaluation), ``checkpoint.pt``
+    (every ``checkpoint_interval`` steps, between episodes) and at the end ``policy.pt``
+    (the best evaluated actors) and ``agent_config.json``. ``progress(n)`` is called
+    after each episode with its ``n`` environment steps.
+    """
+    cfg = cfg or DAHDDPGConfig()
+    run_dir = Path(run_dir)
+    rng = seed_everything(cfg.seed, cfg.torch_threads)
+    env = env_fn()
+    obs_dim, n_params = _check_env(env)
+    learner = _Learner(obs_dim, n_params, cfg)
+    best = copy.deepcopy(
+        {"f_actor": learner.f_actor.state_dict(), "s_actor": learner.s_actor.state_dict()}
+    )
+    buffer = ReplayBuffer(cfg.buffer_size, (obs_dim,), action_shape=(1 + n_params,))
+    c = _Counters(
+        reward_scale=cfg.reward_scale,
+        next_eval=cfg.eval_interval,
+        next_checkpoint=cfg.checkpoint_interval,
+    )
+    logger = ProgressLogger(run_dir)
+    checkpoint = load_checkpoint(run_dir)
+    if checkpoint is not None:
+        _check_same_config(checkpoint["config"], cfg, run_dir)
+        for name, module in learner.modules().items():
+            module.load_state_dict(checkpoint[name])
+        learner.updates = checkpoint["updates"]
+        best = checkpoint["best"]
+        buffer.load_state_dict(checkpoint["buffer"])
+        c = _Counters(**checkpoint["counters"])
+        restore_rng_state(checkpoint["rng"], rng)
+        logger.truncate(c.log_rows)
+    else:
+        logger.truncate(0)
+        _preload_guided(env, buffer, rng, c, cfg, n_params, progress)
+
+    started, steps_at_start = time.perf_counter(), c.global_step
+    while c.global_step < cfg.total_steps and not c.stopped_early:
+        length = _training_episode(env, learner, buffer, rng, c, cfg, n_params)
+        if progress is not None:
+            progress(length)
+        if c.global_step >= c.next_eval or c.global_step >= cfg.total_steps:
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            best = _evaluate_and_log(
+                env, learner, best, logger, c, cfg, (c.global_step - steps_at_start) / elapsed
+            )
+            c.next_eval = (c.global_step // cfg.eval_interval + 1) * cfg.eval_interval
+        if c.global_step >= c.next_checkpoint:
+            c.next_checkpoint = (
+                c.global_step // cfg.checkpoint_interval + 1
+            ) * cfg.checkpoint_interval
+            _save(run_dir, learner, best, buffer, c, rng, cfg)
+    _save(run_dir, learner, best, buffer, c, rng, cfg)
+    logger.close()
+    env.close()
+    torch.save(
+        {
+            **best,
+            "obs_dim": obs_dim,
+            "n_params": n_params,
+            "hidden_sizes": list(cfg.hidden_sizes),
+            "max_stages": cfg.max_stages,
+        },
+        run_dir / POLICY_FILE,
+    )
+    (run_dir / CONFIG_FILE).write_text(json.dumps(_config_dict(cfg), indent=2))
+    return _policy_from(best, obs_dim, n_params, cfg.hidden_sizes, cfg.max_stages)
+
+
+def _preload_guided(
+    env: gym.Env,
+    buffer: ReplayBuffer,
+    rng: np.random.Generator,
+    c: _Counters,
+    cfg: DAHDDPGConfig,
+    n_params: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Algorithm 1, line 2: random two- and three-stage episodes fill the buffer."""
+    returns = []
+    for _ in range(cfg.guided_episodes):
+        if c.global_step >= cfg.total_steps:
+            break
+        stages = int(rng.integers(2, 4))
+        total, length = _episode(
+            env, buffer, rng, lambda _o, n, k=stages: _guided(n, k, rng, n_params)
+        )
+        returns.append(total)
+        c.global_step += length
+        if progress is not None:
+            progress(length)
+    if c.reward_scale is None:
+        spread = float(np.std(returns)) if len(returns) > 1 else 0.0
+        c.reward_scale = 1.0 / spread if spread > 1e-8 else 1.0
+
+
+def _training_episode(
+    env: gym.Env,
+    learner: _Learner,
+    buffer: ReplayBuffer,
+    rng: np.random.Generator,
+    c: _Counters,
+    cfg: DAHDDPGConfig,
+    n_params: int,
+) -> int:
+    """Algorithm 1, lines 4-29: one episode, with gradient steps if ``r = 0 mod f_t``."""
+    c.episode += 1
+    epsilon = epsilon_at(c.global_step, cfg)
+    learn = c.episode % cfg.f_t == 0
+
+    def after_step() -> None:
+        c.global_step += 1
+        if not learn or len(buffer) < cfg.batch_size:
+            return
+        for _ in range(cfg.updates_per_step):
+            losses = learner.update(buffer.sample(cfg.batch_size, rng), c.reward_scale or 1.0)
+            for name, value in losses.items():
+                if np.isfinite(value):
+                    c.losses.setdefault(name, []).append(value)
+
+    total, length = _episode(
+        env,
+        buffer,
+        rng,
+        lambda obs, n: _explore(obs, n, learner, rng, cfg, n_params, epsilon),
+        after_step,
+    )
+    c.returns.append(total)
+    return length
+
+
+def _evaluate_and_log(
+    env: gym.Env,
+    learner: _Learner,
+    best: dict[str, Any],
+    logger: ProgressLogger,
+    c: _Counters,
+    cfg: DAHDDPGConfig,
+    steps_per_s: float,
+) -> dict[str, Any]:
+    """Greedy evaluation, early-stopping bookkeeping and one progress.csv row."""
+    policy = DAHPolicy(learner.f_actor, learner.s_actor, cfg.max_stages)
+    result = greedy_evaluation(policy, env, cfg.eval_episodes)
+    if result["return"] > c.best_eval:
+        c.best_eval, c.evals_without_gain = result["return"], 0
+        best = {
+            "f_actor": copy.deepcopy(learner.f_actor.state_dict()),
+            "s_actor": copy.deepcopy(learner.s_actor.state_dict()),
+        }
+    else:
+        c.evals_without_gain += 1
+        c.stopped_early = cfg.patience > 0 and c.evals_without_gain >= cfg.patience
+    row = {
+        "step": c.global_step,
+        "episode": c.episode,
+        "train_return_mean": float(np.mean(c.returns)) if c.returns else float("nan"),
+        **{f"eval_{k}": v for k, v in result.items()},
+        "best_eval_return": c.best_eval,
+        **{k: float(np.mean(v)) if v else float("nan") for k, v in _loss_lists(c).items()},
+        "epsilon": epsilon_at(c.global_step, cfg),
+        "reward_scale": c.reward_scale,
+        "steps_per_s": steps_per_s,
+    }
+    logger.log(row, step=c.global_step)
+    c.log_rows += 1
+    c.returns, c.losses = [], {}
+    return best
+
+
+def _loss_lists(c: _Counters) -> dict[str, list[float]]:
+    return {
+        name: c.losses.get(name, []) for name in ("critic_loss", "f_actor_loss", "s_actor_loss")
+    }
+
+
+def _save(
+    run_dir: Path,
+    learner: _Learner,
+    best: dict[str, Any],
+    buffer: ReplayBuffer,
+    c: _Counters,
+    rng: np.random.Generator,
+    cfg: DAHDDPGConfig,
+) -> None:
+    save_checkpoint(
+        run_dir,
+        {
+            "config": _config_dict(cfg),
+            **{name: module.state_dict() for name, module in learner.modules().items()},
+            "updates": learner.updates,
+            "best": best,
+            "buffer": buffer.state_dict(),
+            "counters": asdict(c),
+            "rng": rng_state(rng),
+        },
+    )
+
+
+def _check_same_config(saved: dict[str, Any], cfg: DAHDDPGConfig, run_dir: Path) -> None:
+    """A resume must use the checkpoint's hyper-parameters, or it would not continue that run."""
+    current = _config_dict(cfg)
+    differ = [
+        f"{f.name}: checkpoint {saved.get(f.name)!r}, now {current[f.name]!r}"
+        for f in fields(DAHDDPGConfig)
+        if saved.get(f.name) != current[f.name]
+    ]
+    if differ:
+        raise ValueError(
+            f"{run_dir} holds a checkpoint of a run with other hyper-parameters "
+            f"({'; '.join(differ)}); use a new run directory"
+        )
+
+
+def _policy_from(
+    actors: dict[str, Any],
+    obs_dim: int,
+    n_params: int,
+    hidden: tuple[int, ...],
+    max_stages: int | None,
+) -> DAHPolicy:
+    f_actor, s_actor = FActor(obs_dim, hidden), SActor(obs_dim, n_params, hidden)
+    f_actor.load_state_dict(actors["f_actor"])
+    s_actor.load_state_dict(actors["s_actor"])
+    return DAHPolicy(f_actor.eval(), s_actor.eval(), max_stages)
+
+
+def load_policy(run_dir: str | Path) -> DAHPolicy:
+    """The greedy policy saved by :func:`train` in ``run_dir``."""
+    path = Path(run_dir) / POLICY_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"no trained DAH-DDPG policy at {path}")
+    saved = torch.load(path, weights_only=False)
+    return _policy_from(
+        saved,
+        saved["obs_dim"],
+        saved["n_params"],
+        tuple(saved["hidden_sizes"]),
+        saved["max_stages"],
+    )
+
+
+SPEC = AgentSpec("dah-ddpg", DAHDDPGConfig, train, load_policy, action_mode="hybrid")

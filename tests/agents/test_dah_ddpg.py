@@ -1,0 +1,214 @@
+"""DAH-DDPG: the losses of Eqs. 18-20, the F-Actor's gradient, a toy stopping problem, resume."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+
+from stagewise.agents import get_agent
+from stagewise.agents.common.checkpoint import load_checkpoint
+from stagewise.agents.dah_ddpg import (
+    DAHDDPGConfig,
+    bellman_target,
+    critic_loss,
+    f_actor_loss,
+    load_policy,
+    s_actor_loss,
+    train,
+)
+
+CONTINUE_COST = 0.5
+TARGET_PARAM = 0.5
+
+
+class StopOrContinue(gym.Env):
+    """A two-stage toy with a hybrid action ``(stop flag, c in [-1, 1])``.
+
+    At reset a stopping price ``p ~ U(0, 1)`` is drawn and observed. Stage 1:
+    stopping costs ``p`` and ends the episode; continuing costs
+    ``0.5 + (c - 0.5)^2``. Stage 2 always ends the episode at no cost. The
+    optimal policy stops exactly when ``p < 0.5`` and otherwise continues with
+    ``c = 0.5``.
+    """
+
+    def __init__(self) -> None:
+        self.action_space = spaces.Tuple((spaces.MultiBinary(1), spaces.Box(-1, 1, (1,))))
+        self.observation_space = spaces.Box(0.0, 1.0, (2,), dtype=np.float32)
+        self._price, self._stage = 0.0, 0
+
+    def _obs(self) -> np.ndarray:
+        return np.array([self._stage, self._price], dtype=np.float32)
+
+    def reset(self, *, seed: int | None = None, options: Any = None):
+        super().reset(seed=seed)
+        self._price, self._stage = float(self.np_random.uniform()), 0
+        return self._obs(), {}
+
+    def step(self, action: Any):
+        stop, params = int(action[0][0]), float(action[1][0])
+        if self._stage == 1:
+            self._stage = 2
+            return self._obs(), 0.0, True, False, {"cost": 0.0}
+        self._stage = 1
+        if stop:
+            return self._obs(), -self._price, True, False, {"cost": 0.0}
+        reward = -(CONTINUE_COST + (params - TARGET_PARAM) ** 2)
+        return self._obs(), reward, False, False, {"cost": 0.0}
+
+
+def _toy_config(**overrides: Any) -> DAHDDPGConfig:
+    settings = {
+        "total_steps": 800,
+        "seed": 0,
+        "hidden_sizes": (32, 32),
+        "batch_size": 64,
+        "guided_episodes": 50,
+        "lr_f": 3e-3,
+        "lr_s": 3e-3,
+        "lr_c": 3e-3,
+        "psi": 0.05,
+        "critic_warmup": 100,
+        "eval_interval": 400,
+        "eval_episodes": 20,
+        "patience": 0,
+        "checkpoint_interval": 150,
+    }
+    return DAHDDPGConfig(**{**settings, **overrides})
+
+
+def test_bellman_target_and_critic_loss_match_hand_computed_values() -> None:
+    reward = torch.tensor([-1.0, -2.0, 0.5])
+    done = torch.tensor([0.0, 1.0, 0.0])
+    next_value = torch.tensor([-3.0, -10.0, 2.0])
+    target = bellman_target(reward, done, next_value, gamma=0.9)
+    # -1 + 0.9 * -3 = -3.7; terminal keeps -2; 0.5 + 0.9 * 2 = 2.3
+    assert torch.allclose(target, torch.tensor([-3.7, -2.0, 2.3]))
+    q = torch.tensor([-3.0, -1.0, 2.3])
+    # ((0.7)^2 + (1)^2 + 0) / 3
+    assert critic_loss(q, target).item() == pytest.approx((0.49 + 1.0) / 3)
+
+
+def test_f_actor_and_s_actor_losses_match_hand_computed_values() -> None:
+    q_p = torch.tensor([0.25, 0.5])
+    q_stop = torch.tensor([-4.0, 2.0])
+    q_continue = torch.tensor([-8.0, 6.0])
+    # Eq. 19: -(0.25 * -4 + 0.75 * -8) = 7;  -(0.5 * 2 + 0.5 * 6) = -4; mean 1.5
+    assert f_actor_loss(q_p, q_stop, q_continue).item() == pytest.approx(1.5)
+    # Eq. 20 averages -Q over the non-terminal samples only: -(3 + 5) / 2
+    q_cont = torch.tensor([3.0, 100.0, 5.0])
+    non_terminal = torch.tensor([1.0, 0.0, 1.0])
+    assert s_actor_loss(q_cont, non_terminal).item() == pytest.approx(-4.0)
+    assert s_actor_loss(q_cont, torch.zeros(3)).item() == 0.0
+
+
+@pytest.mark.parametrize(("q_stop", "q_continue", "sign"), [(1.0, -1.0, -1.0), (-2.0, 3.0, 1.0)])
+def test_f_actor_loss_gradient_moves_the_stop_probability_towards_the_better_branch(
+    q_stop: float, q_continue: float, sign: float
+) -> None:
+    q_p = torch.tensor([0.5], requires_grad=True)
+    f_actor_loss(q_p, torch.tensor([q_stop]), torch.tensor([q_continue])).backward()
+    # dL_f/dq_p = -(Q(a^(1)) - Q(a^(0))): negative (descent raises q_p) when stopping is better
+    assert q_p.grad is not None
+    assert torch.sign(q_p.grad).item() == sign
+    assert q_p.grad.item() == pytest.approx(-(q_stop - q_continue))
+
+
+def test_short_training_finds_the_analytic_stop_rule(tmp_path: Path) -> None:
+    policy = train(StopOrContinue, _toy_config(), tmp_path)
+    env = StopOrContinue()
+    env.reset(seed=0)
+    decisions = {}
+    for price in (0.05, 0.2, 0.35, 0.65, 0.8, 0.95):
+        policy.reset(env)
+        stop, params = policy.act(np.array([0.0, price], dtype=np.float32), {})
+        decisions[price] = (int(stop[0]), float(params[0]))
+    assert [decisions[p][0] for p in (0.05, 0.2, 0.35)] == [1, 1, 1], decisions
+    assert [decisions[p][0] for p in (0.65, 0.8, 0.95)] == [0, 0, 0], decisions
+    for price in (0.65, 0.8, 0.95):
+        assert decisions[price][1] == pytest.approx(TARGET_PARAM, abs=0.25), decisions
+
+
+def _parameters(run_dir: Path) -> dict[str, torch.Tensor]:
+    checkpoint = load_checkpoint(run_dir)
+    assert checkpoint is not None
+    return {
+        f"{net}.{key}": value
+        for net in ("f_actor", "s_actor", "critic", "f_target", "s_target", "critic_target")
+        for key, value in checkpoint[net].items()
+    }
+
+
+def _assert_same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_resume_from_checkpoint_gives_the_parameters_of_an_uninterrupted_run(
+    tmp_path: Path,
+) -> None:
+    cfg = _toy_config(total_steps=400, eval_interval=100)
+    train(StopOrContinue, cfg, tmp_path / "whole")
+    steps = 0
+
+    def interrupt_after_250(n: int) -> None:
+        nonlocal steps
+        steps += n
+        if steps >= 250:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        train(StopOrContinue, cfg, tmp_path / "resumed", progress=interrupt_after_250)
+    assert load_checkpoint(tmp_path / "resumed")["counters"]["global_step"] < 400
+    train(StopOrContinue, cfg, tmp_path / "resumed")
+    _assert_same(_parameters(tmp_path / "whole"), _parameters(tmp_path / "resumed"))
+    assert _progress_rows(tmp_path / "resumed") == _progress_rows(tmp_path / "whole")
+
+
+def _progress_rows(run_dir: Path) -> list[dict[str, str]]:
+    """progress.csv without its wall-clock column."""
+    with (run_dir / "progress.csv").open() as f:
+        return [{k: v for k, v in row.items() if k != "steps_per_s"} for row in csv.DictReader(f)]
+
+
+def test_same_seed_same_parameters_other_seed_other_parameters(tmp_path: Path) -> None:
+    cfg = _toy_config(total_steps=200)
+    train(StopOrContinue, cfg, tmp_path / "a")
+    train(StopOrContinue, cfg, tmp_path / "b")
+    train(StopOrContinue, _toy_config(total_steps=200, seed=1), tmp_path / "c")
+    _assert_same(_parameters(tmp_path / "a"), _parameters(tmp_path / "b"))
+    a, c = _parameters(tmp_path / "a"), _parameters(tmp_path / "c")
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_saved_policy_reloads_and_progress_is_reported(tmp_path: Path) -> None:
+    reported: list[int] = []
+    cfg = _toy_config(total_steps=150)
+    policy = train(StopOrContinue, cfg, tmp_path, progress=reported.append)
+    assert sum(reported) >= cfg.total_steps and min(reported) >= 1
+    reloaded = load_policy(tmp_path)
+    obs = np.array([0.0, 0.7], dtype=np.float32)
+    first, second = policy.act(obs, {}), reloaded.act(obs, {})
+    assert np.array_equal(first[0], second[0]) and np.allclose(first[1], second[1])
+    assert get_agent("dah-ddpg").action_mode == "hybrid"
+
+
+def test_non_hybrid_action_space_and_bad_config_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="Tuple\\(MultiBinary\\(1\\), Box"):
+        train(lambda: gym.make("CartPole-v1"), _toy_config(), tmp_path)
+    with pytest.raises(ValueError, match="psi must be in"):
+        DAHDDPGConfig(psi=1.5)
+    with pytest.raises(ValueError, match="other hyper-parameters"):
+        train(StopOrContinue, _toy_config(total_steps=100), tmp_path / "run")
+        train(StopOrContinue, _toy_config(total_steps=100, lr_c=1e-2), tmp_path / "run")
