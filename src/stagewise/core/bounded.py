@@ -20,8 +20,13 @@ DEFAULT_TOL = 1e-5
 
 def excess(value: np.ndarray, limit: np.ndarray | float, tol: float = DEFAULT_TOL) -> np.ndarray:
     """``max(value - limit, 0)``, with amounts ``<= tol`` counted as 0."""
-    over = np.maximum(np.asarray(value, dtype=np.float64) - limit, 0.0)
-    return np.where(over > tol, over, 0.0)
+    over = np.asarray(np.asarray(value, dtype=np.float64) - limit)
+    if tol < 0:
+        over = np.maximum(over, 0.0)
+    # In place on the fresh difference: cheaper than max + where for the small arrays of a
+    # step; "not above tol" (rather than "<= tol") also zeroes NaN, as max + where did.
+    over[~(over > tol)] = 0.0
+    return over
 
 
 def clip_with_excess(

@@ -71,11 +71,21 @@ class Dynamics(ABC):
 
 
 def _row(batch: dict[str, np.ndarray], i: int) -> dict[str, Any]:
+    """Entry ``i`` of each batched array: a Python scalar for ``[n]`` arrays, else a copy."""
     out = {}
     for key, value in batch.items():
+        if isinstance(value, np.ndarray) and value.ndim == 1:
+            # Fast path for scalar fields: one call instead of index, test and convert.
+            out[key] = value.item(i)
+            continue
         item = np.asarray(value)[i]
         out[key] = item.item() if item.ndim == 0 else item.copy()
     return out
+
+
+def _first(values: np.ndarray) -> float:
+    """Entry 0 of a batch of numbers as a Python float (``item`` skips making a NumPy scalar)."""
+    return float(np.asarray(values).item(0))
 
 
 class ConstrainedEnv(gym.Env[np.ndarray, Any]):
@@ -163,16 +173,16 @@ class ConstrainedEnv(gym.Env[np.ndarray, Any]):
         decision = self.codec.decode_batch(clipped, self.action_mode)
         tr = self.dynamics.transition(self._state, decision, self.np_random)
         self._state = tr.state
-        costs = {name: float(v[0]) for name, v in tr.costs.items()}
-        costs[ACTION_RANGE] = float(excess[0])
+        costs = {name: _first(v) for name, v in tr.costs.items()}
+        costs[ACTION_RANGE] = _first(excess)
         info = {
             "cost": float(sum(costs.values())),
             "costs": costs,
-            "reward_terms": {name: float(v[0]) for name, v in tr.reward_terms.items()},
+            "reward_terms": {name: _first(v) for name, v in tr.reward_terms.items()},
             **self._state_info(tr.state),
         }
         obs = self.dynamics.observe(tr.state)[0]
-        return obs, float(tr.reward[0]), bool(tr.terminated[0]), False, info
+        return obs, _first(tr.reward), bool(tr.terminated[0]), False, info
 
     @classmethod
     def make_vector(
