@@ -63,6 +63,7 @@ class WindowTable:
     def __init__(self, series: np.ndarray, width: int, pad: Padding = "zero"):
         _check_pad(pad)
         self.pad: Padding = pad
+        self.width = width
         self.length = int(series.shape[0])
         self._windows = window(series, np.arange(_rows(self.length, pad)), width, pad)
 

@@ -9,7 +9,7 @@ from gymnasium import spaces
 
 from stagewise.core.bounded import clip_with_excess
 from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition
-from stagewise.core.forecast import window, window_batched
+from stagewise.core.forecast import WindowTable, window, window_batched
 from stagewise.core.spaces import ActionCodec, Decision, DecisionField
 from stagewise.problems.unit_commitment.config import UnitCommitmentConfig
 
@@ -17,6 +17,8 @@ from stagewise.problems.unit_commitment.config import UnitCommitmentConfig
 POWER_TOL = 1e-4
 # Demand draws of model_type="normal" are truncated to [0, loc + DEMAND_SIGMAS * scale].
 DEMAND_SIGMAS = 6.0
+# Last axis of the [n, G, 2] start-up/shut-down arrays: v = max(+d, 0), w = max(-d, 0).
+UP_DOWN = np.array([1.0, -1.0])
 
 
 class UnitCommitmentDynamics(Dynamics):
@@ -42,10 +44,7 @@ class UnitCommitmentDynamics(Dynamics):
         self.hot_cost, self.C_SD = f(c.hot_cost, float), f(c.C_SD, float)
         self.history_len = np.maximum(c.UT, c.DT) + 1
         length = int(self.history_len.max())
-        lags = np.arange(length - 1)[None, :]
-        # A start-up k hours ago still binds the unit on while k < UT - 1 (A.3.5, min up time).
-        self.up_window = (lags < f(c.UT)[:, None] - 1).astype(float)
-        self.down_window = (lags < f(c.DT)[:, None] - 1).astype(float)
+        self._build_move_counts(length)
         self.u_hist0 = np.array([_pad_history(seq, length) for seq in c.u0_seq], dtype=float)
         self.gen_at_bus = np.zeros((self.n_gen, self.n_bus))
         self.gen_at_bus[np.arange(self.n_gen), c.gen_bus] = 1.0
@@ -64,12 +63,32 @@ class UnitCommitmentDynamics(Dynamics):
         self.codec = ActionCodec(fields, modes=("box", "hybrid"))
         self._build_observation(length)
 
+    def _build_move_counts(self, length: int) -> None:
+        """Matrices that count each unit's recent start-ups and shut-downs from its history."""
+        c, lags = self.config, np.arange(length - 1)
+        # A start-up k hours ago still binds the unit on while k < UT - 1 (A.3.5, min up time).
+        up_window = lags[None, :] < np.asarray(c.UT)[:, None] - 1
+        down_window = lags[None, :] < np.asarray(c.DT)[:, None] - 1
+        # history @ pair_change: u_k - u_{k+1} (a start-up k hours ago when +1), then its negative.
+        change = np.eye(length, length - 1) - np.eye(length, length - 1, -1)
+        self.pair_change = np.concatenate([change, -change], axis=1)
+        # [G, 2(L-1), 2]: which of those moves fall in the unit's up / down window.
+        self.move_windows = np.zeros((self.n_gen, 2 * (length - 1), 2))
+        self.move_windows[:, : length - 1, 0] = up_window
+        self.move_windows[:, length - 1 :, 1] = down_window
+
     def _build_observation(self, length: int) -> None:
         c = self.config
         self.obs_history = np.concatenate(
             [g * length + np.arange(n) for g, n in enumerate(self.history_len)]
         )
         peak = self.loc + DEMAND_SIGMAS * self.scale if c.model_type == "normal" else self.demand
+        # Every forecast window of the fixed demand, computed once.
+        self.demand_table = (
+            WindowTable(self.demand, c.forecast_length, pad="wrap")
+            if c.model_type == "deterministic"
+            else None
+        )
         self.demand_scale = max(float(np.max(peak, initial=0.0)), 1e-9)
         self.p_scale = np.where(self.P_max > 0, self.P_max, 1.0)
         angle = float(np.max(np.abs([*c.Pi_max, *c.Pi_min])))
@@ -97,41 +116,61 @@ class UnitCommitmentDynamics(Dynamics):
         """Demand ``[n, width, N]`` (MW) of hours ``t .. t + width - 1``, read circularly."""
         if "demand" in state:
             return window_batched(state["demand"], state["t"], width, pad="wrap")
+        if self.demand_table is not None and width == self.demand_table.width:
+            return self.demand_table(state["t"])
         return window(self.demand, state["t"], width, pad="wrap")
 
     # ------------------------------------------------------------- transition
+    def recent_moves(self, hist: np.ndarray) -> np.ndarray:
+        """Start-ups (``[..., 0]``) within each unit's last ``UT - 1`` hours and shut-downs
+        (``[..., 1]``) within its last ``DT - 1`` hours, ``[n, G, 2]``, from ``u_hist``."""
+        # All values are small integers, so two matrix products give exactly the counts that
+        # per-window products and sums do, in three array operations instead of eight.
+        moves = np.maximum(hist @ self.pair_change, 0.0)
+        return (moves[:, :, None, :] @ self.move_windows)[:, :, 0, :]
+
+    def repair_on_off(
+        self, u: np.ndarray, u_prev: np.ndarray, recent: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A.3.5 on/off repair: the repaired ``u^r`` ``[n, G]`` and the violations ``[n, G, 2]``.
+
+        Start-ups in the UT window beyond ``u`` force the unit on, shut-downs in the DT
+        window beyond ``1 - u`` force it off; the up time is checked first.
+        """
+        moves = np.maximum((u - u_prev)[:, :, None] * UP_DOWN, 0.0)  # v, w of the decision
+        limit = u[:, :, None] * UP_DOWN + (0.0, 1.0)  # u, 1 - u
+        violation = np.maximum(moves + recent - limit, 0.0)
+        forced = violation > 0
+        # With 0/1 values, max(forced on, u - forced off) is "on if forced on, else off if
+        # forced off, else u" in two operations.
+        return np.maximum(forced[:, :, 0], u - forced[:, :, 1]), violation
+
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
+        c = self.config
         hist, p_prev = state["u_hist"], state["p"]
         u_prev = hist[:, :, 0]
-        u = decision["u"]
-        # Start-ups / shut-downs in past hours, from consecutive pairs of the history.
-        change = hist[:, :, :-1] - hist[:, :, 1:]
-        recent_up = (np.maximum(change, 0.0) * self.up_window).sum(axis=2)
-        recent_down = (np.maximum(-change, 0.0) * self.down_window).sum(axis=2)
-        v, w = np.maximum(u - u_prev, 0.0), np.maximum(u_prev - u, 0.0)
-        # A.3.5 on/off repair: sum of start-ups in the UT window > u forces the unit on,
-        # sum of shut-downs in the DT window > 1 - u forces it off (up time checked first).
-        up_violation = np.maximum(v + recent_up - u, 0.0)
-        down_violation = np.maximum(w + recent_down - (1.0 - u), 0.0)
-        u_r = np.where(up_violation > 0, 1.0, np.where(down_violation > 0, 0.0, u))
-        v_r, w_r = np.maximum(u_r - u_prev, 0.0), np.maximum(u_prev - u_r, 0.0)
+        u_r, violation = self.repair_on_off(decision["u"], u_prev, self.recent_moves(hist))
+        moves = np.maximum((u_r - u_prev)[:, :, None] * UP_DOWN, 0.0)
+        v_r, w_r = moves[:, :, 0], moves[:, :, 1]
         # A.3.5 ramp repair: dispatch into [p_prev - RD u - SD w, p_prev + RU u_prev + SU v].
         ramp_high = p_prev + self.RU * u_prev + self.SU * v_r
         ramp_low = p_prev - self.RD * u_r - self.SD * w_r
         p_req = u_r * decision["p"]
         p_ramped, ramp_up, ramp_down = clip_with_excess(p_req, ramp_low, ramp_high, POWER_TOL)
         p = u_r * p_ramped
-        theta = np.zeros((u.shape[0], self.n_bus))
+        n = p.shape[0]
+        theta = np.zeros((n, self.n_bus))
         if self.n_bus > 1:
             theta[:, 1:] = decision["theta"]
-        c = self.config
+        counts = violation.sum(axis=1)  # integer-valued, so exact in any order
         costs = {
-            "min_up_down": c.penalty_factor_UT * up_violation.sum(axis=1)
-            + c.penalty_factor_DT * down_violation.sum(axis=1),
+            "min_up_down": c.penalty_factor_UT * counts[:, 0] + c.penalty_factor_DT * counts[:, 1],
             "ramping": c.penalty_factor_RampUp * ramp_up.sum(axis=1)
             + c.penalty_factor_RampDown * ramp_down.sum(axis=1),
         }
-        net_import = np.zeros_like(theta)
+        # Bus balance: demand - generation - net import; without lines nothing is imported
+        # (and x - 0.0 is x, so skipping the subtraction changes no bit).
+        short = self.demand_now(state) - p @ self.gen_at_bus
         if self.n_line:
             flow = self.B * (theta @ self.incidence.T)
             flow_r, above, below = clip_with_excess(flow, self.F_min, self.F_max, POWER_TOL)
@@ -139,13 +178,8 @@ class UnitCommitmentDynamics(Dynamics):
                 axis=1
             ) + c.penalty_factor_fmin * below.sum(axis=1)
             net_import = -flow_r @ self.incidence
-        hour = state["t"] % self.horizon
-        demand = (
-            state["demand"][np.arange(hour.shape[0]), hour]
-            if "demand" in state
-            else self.demand[hour]
-        )
-        shed = np.maximum(demand - p @ self.gen_at_bus - net_import, 0.0)
+            short = short - net_import
+        shed = np.maximum(short, 0.0)
         reserve = np.maximum(np.minimum(self.P_max * u_r - p, ramp_high - p), 0.0)
         terms = {
             "generation": -(self.a * p**2 + self.b * p + self.c).sum(axis=1),
@@ -169,6 +203,13 @@ class UnitCommitmentDynamics(Dynamics):
             reward_terms=terms,
             terminated=next_state["t"] >= self.horizon,
         )
+
+    def demand_now(self, state: State) -> np.ndarray:
+        """Demand ``[n, N]`` (MW) of the hour being decided."""
+        hour = state["t"] % self.horizon
+        if "demand" in state:
+            return state["demand"][np.arange(hour.shape[0]), hour]
+        return self.demand[hour]
 
     # ------------------------------------------------------------ observation
     def observe(self, state: State) -> np.ndarray:
