@@ -20,12 +20,13 @@ DEFAULT_TOL = 1e-5
 
 def excess(value: np.ndarray, limit: np.ndarray | float, tol: float = DEFAULT_TOL) -> np.ndarray:
     """``max(value - limit, 0)``, with amounts ``<= tol`` counted as 0."""
-    over = np.asarray(np.asarray(value, dtype=np.float64) - limit)
+    over = np.asarray(np.subtract(value, limit, dtype=np.float64))  # a fresh array
     if tol < 0:
         over = np.maximum(over, 0.0)
     # In place on the fresh difference: cheaper than max + where for the small arrays of a
     # step; "not above tol" (rather than "<= tol") also zeroes NaN, as max + where did.
-    over[~(over > tol)] = 0.0
+    # tol as a 0-d array: NumPy converts a Python float again at every comparison.
+    over[~(over > np.asarray(tol, dtype=np.float64))] = 0.0
     return over
 
 

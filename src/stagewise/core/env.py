@@ -70,6 +70,18 @@ class Dynamics(ABC):
         return None
 
 
+def as_operand(value: Any) -> np.ndarray:
+    """A constant of a transition, shaped to keep a batch of one on NumPy's fast path.
+
+    A scalar becomes a 0-d float array (a Python float is converted again at every
+    operation); an array gets a leading axis of 1, so that against ``[1, ...]`` batch
+    arrays the operands have equal shapes (``[G]`` against ``[1, G]`` takes the slower
+    broadcasting loop). Values are unchanged, so results are bit-identical.
+    """
+    arr = np.asarray(value, dtype=np.float64)
+    return arr if arr.ndim == 0 else arr[None, ...]
+
+
 def _row(batch: dict[str, np.ndarray], i: int) -> dict[str, Any]:
     """Entry ``i`` of each batched array: a Python scalar for ``[n]`` arrays, else a copy."""
     out = {}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
 from stagewise.core.bounded import clip_with_excess
-from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition
+from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
 from stagewise.core.forecast import WindowTable, window, window_batched
 from stagewise.core.spaces import ActionCodec, Decision, DecisionField
 from stagewise.problems.unit_commitment.config import UnitCommitmentConfig
@@ -17,8 +18,9 @@ from stagewise.problems.unit_commitment.config import UnitCommitmentConfig
 POWER_TOL = 1e-4
 # Demand draws of model_type="normal" are truncated to [0, loc + DEMAND_SIGMAS * scale].
 DEMAND_SIGMAS = 6.0
-# Last axis of the [n, G, 2] start-up/shut-down arrays: v = max(+d, 0), w = max(-d, 0).
-UP_DOWN = np.array([1.0, -1.0])
+ZERO, ONE = as_operand(0.0), as_operand(1.0)
+# Rows of the per-unit ledger [n, 8, G] whose sums over the units one reduction takes.
+UP_TIME, DOWN_TIME, RAMP_UP, RAMP_DOWN, GENERATION, STARTUP, SHUTDOWN, RESERVE = range(8)
 
 
 class UnitCommitmentDynamics(Dynamics):
@@ -62,6 +64,21 @@ class UnitCommitmentDynamics(Dynamics):
             fields.append(DecisionField("theta", (self.n_bus - 1,), c.Pi_min[1:], c.Pi_max[1:]))
         self.codec = ActionCodec(fields, modes=("box", "hybrid"))
         self._build_observation(length)
+        self._operands()
+
+    def _operands(self) -> None:
+        """The constants of :meth:`transition` as fast-path operands (see ``as_operand``)."""
+        c, names = self.config, ("P_max", "a", "b", "c", "RU", "RD", "SU", "SD", "hot_cost", "C_SD")
+        self.k = SimpleNamespace(**{name: as_operand(getattr(self, name)) for name in names})
+        for name in ("penalty_factor_UT", "penalty_factor_DT", "penalty_factor_RampUp"):
+            setattr(self.k, name, as_operand(getattr(c, name)))
+        self.k.penalty_factor_RampDown = as_operand(c.penalty_factor_RampDown)
+        self.k.minus_C_LS, self.k.minus_C_RP = as_operand(-c.C_LS), as_operand(-c.C_RP)
+        self.k.R = as_operand(c.R)
+        self.k.p_scale = as_operand(self.p_scale)
+        self.k.obs_low = self.observation_space.low[None, :]
+        self.k.obs_high = self.observation_space.high[None, :]
+        self.k.one_hour, self.k.horizon = np.ones((), np.int64), np.asarray(self.horizon, np.int64)
 
     def _build_move_counts(self, length: int) -> None:
         """Matrices that count each unit's recent start-ups and shut-downs from its history."""
@@ -97,6 +114,13 @@ class UnitCommitmentDynamics(Dynamics):
         sizes = (len(self.obs_history), c.forecast_length * self.n_bus, self.n_gen, n_angles)
         low = np.concatenate([np.zeros(sum(sizes[:3])), -np.ones(n_angles)]).astype(np.float32)
         self.observation_space = spaces.Box(low, np.ones_like(low), dtype=np.float32)
+        # The scaled forecast of the fixed demand, per start hour (x / s elementwise, so
+        # dividing the table once gives the same numbers as dividing each window).
+        self.scaled_demand_table = (
+            WindowTable(self.demand / self.demand_scale, c.forecast_length, pad="wrap")
+            if self.demand_table is not None
+            else None
+        )
 
     # ------------------------------------------------------------------ state
     def initial_state(self, rng: np.random.Generator, n: int) -> State:
@@ -121,53 +145,63 @@ class UnitCommitmentDynamics(Dynamics):
         return window(self.demand, state["t"], width, pad="wrap")
 
     # ------------------------------------------------------------- transition
-    def recent_moves(self, hist: np.ndarray) -> np.ndarray:
-        """Start-ups (``[..., 0]``) within each unit's last ``UT - 1`` hours and shut-downs
-        (``[..., 1]``) within its last ``DT - 1`` hours, ``[n, G, 2]``, from ``u_hist``."""
+    def recent_moves(self, hist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start-ups within each unit's last ``UT - 1`` hours and shut-downs within its last
+        ``DT - 1`` hours, each ``[n, G]``, from ``u_hist``."""
         # All values are small integers, so two matrix products give exactly the counts that
         # per-window products and sums do, in three array operations instead of eight.
         moves = np.maximum(hist @ self.pair_change, 0.0)
-        return (moves[:, :, None, :] @ self.move_windows)[:, :, 0, :]
+        counts = (moves[:, :, None, :] @ self.move_windows)[:, :, 0, :]
+        up, down = counts.transpose(2, 0, 1).copy()  # contiguous [n, G] rows
+        return up, down
 
     def repair_on_off(
-        self, u: np.ndarray, u_prev: np.ndarray, recent: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """A.3.5 on/off repair: the repaired ``u^r`` ``[n, G]`` and the violations ``[n, G, 2]``.
+        self, u: np.ndarray, u_prev: np.ndarray, hist: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A.3.5 on/off repair: the repaired ``u^r`` and the up- and down-time violations.
 
         Start-ups in the UT window beyond ``u`` force the unit on, shut-downs in the DT
-        window beyond ``1 - u`` force it off; the up time is checked first.
+        window beyond ``1 - u`` force it off; the up time is checked first. All ``[n, G]``.
         """
-        moves = np.maximum((u - u_prev)[:, :, None] * UP_DOWN, 0.0)  # v, w of the decision
-        limit = u[:, :, None] * UP_DOWN + (0.0, 1.0)  # u, 1 - u
-        violation = np.maximum(moves + recent - limit, 0.0)
-        forced = violation > 0
-        # With 0/1 values, max(forced on, u - forced off) is "on if forced on, else off if
-        # forced off, else u" in two operations.
-        return np.maximum(forced[:, :, 0], u - forced[:, :, 1]), violation
+        recent_up, recent_down = self.recent_moves(hist)
+        v, w = np.maximum(u - u_prev, ZERO), np.maximum(u_prev - u, ZERO)
+        up_violation = np.maximum(v + recent_up - u, ZERO)
+        down_violation = np.maximum(w + recent_down - (ONE - u), ZERO)
+        # Violations are whole numbers, so min(violation, 1) is the 0/1 "forced" flag and
+        # max(forced on, u - forced off) is "on if forced on, else off if forced off, else u".
+        forced_on, forced_off = np.minimum(up_violation, ONE), np.minimum(down_violation, ONE)
+        return np.maximum(forced_on, u - forced_off), up_violation, down_violation
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
-        c = self.config
+        c, k = self.config, self.k
         hist, p_prev = state["u_hist"], state["p"]
-        u_prev = hist[:, :, 0]
-        u_r, violation = self.repair_on_off(decision["u"], u_prev, self.recent_moves(hist))
-        moves = np.maximum((u_r - u_prev)[:, :, None] * UP_DOWN, 0.0)
-        v_r, w_r = moves[:, :, 0], moves[:, :, 1]
+        # Contiguous copy: with [1, G] constants a batch of one then stays on the fast path.
+        u_prev = hist[:, :, 0].copy()
+        u_r, up_violation, down_violation = self.repair_on_off(decision["u"], u_prev, hist)
+        v_r, w_r = np.maximum(u_r - u_prev, ZERO), np.maximum(u_prev - u_r, ZERO)
         # A.3.5 ramp repair: dispatch into [p_prev - RD u - SD w, p_prev + RU u_prev + SU v].
-        ramp_high = p_prev + self.RU * u_prev + self.SU * v_r
-        ramp_low = p_prev - self.RD * u_r - self.SD * w_r
+        ramp_high = p_prev + k.RU * u_prev + k.SU * v_r
+        ramp_low = p_prev - k.RD * u_r - k.SD * w_r
         p_req = u_r * decision["p"]
         p_ramped, ramp_up, ramp_down = clip_with_excess(p_req, ramp_low, ramp_high, POWER_TOL)
         p = u_r * p_ramped
-        n = p.shape[0]
-        theta = np.zeros((n, self.n_bus))
+        # min(a - p, b - p) = min(a, b) - p exactly (rounding is monotonic).
+        reserve = np.maximum(np.minimum(k.P_max * u_r, ramp_high) - p, ZERO)
+        generation = k.a * p**2 + k.b * p + k.c
+        # One reduction over the units for all eight per-unit amounts; each row is
+        # contiguous, so its sum is bit-identical to summing it alone.
+        per_unit = [up_violation, down_violation, ramp_up, ramp_down, generation]
+        per_unit += [k.hot_cost * v_r, k.C_SD * w_r, reserve]
+        total = np.add.reduce(_rows(per_unit), axis=2)
+        costs = {
+            "min_up_down": k.penalty_factor_UT * total[:, UP_TIME]
+            + k.penalty_factor_DT * total[:, DOWN_TIME],
+            "ramping": k.penalty_factor_RampUp * total[:, RAMP_UP]
+            + k.penalty_factor_RampDown * total[:, RAMP_DOWN],
+        }
+        theta = np.zeros((p.shape[0], self.n_bus))
         if self.n_bus > 1:
             theta[:, 1:] = decision["theta"]
-        counts = violation.sum(axis=1)  # integer-valued, so exact in any order
-        costs = {
-            "min_up_down": c.penalty_factor_UT * counts[:, 0] + c.penalty_factor_DT * counts[:, 1],
-            "ramping": c.penalty_factor_RampUp * ramp_up.sum(axis=1)
-            + c.penalty_factor_RampDown * ramp_down.sum(axis=1),
-        }
         # Bus balance: demand - generation - net import; without lines nothing is imported
         # (and x - 0.0 is x, so skipping the subtraction changes no bit).
         short = self.demand_now(state) - p @ self.gen_at_bus
@@ -179,17 +213,15 @@ class UnitCommitmentDynamics(Dynamics):
             ) + c.penalty_factor_fmin * below.sum(axis=1)
             net_import = -flow_r @ self.incidence
             short = short - net_import
-        shed = np.maximum(short, 0.0)
-        reserve = np.maximum(np.minimum(self.P_max * u_r - p, ramp_high - p), 0.0)
         terms = {
-            "generation": -(self.a * p**2 + self.b * p + self.c).sum(axis=1),
-            "startup": -(self.hot_cost * v_r).sum(axis=1),
-            "shutdown": -(self.C_SD * w_r).sum(axis=1),
-            "load_shedding": -c.C_LS * shed.sum(axis=1),
-            "reserve_shortfall": -c.C_RP * np.maximum(c.R - reserve.sum(axis=1), 0.0),
+            "generation": -total[:, GENERATION],
+            "startup": -total[:, STARTUP],
+            "shutdown": -total[:, SHUTDOWN],
+            "load_shedding": k.minus_C_LS * np.add.reduce(np.maximum(short, ZERO), axis=1),
+            "reserve_shortfall": k.minus_C_RP * np.maximum(k.R - total[:, RESERVE], ZERO),
         }
         next_state = {
-            "t": state["t"] + 1,
+            "t": state["t"] + k.one_hour,
             "u_hist": np.concatenate([u_r[:, :, None], hist[:, :, :-1]], axis=2),
             "p": p,
             "theta": theta,
@@ -198,15 +230,15 @@ class UnitCommitmentDynamics(Dynamics):
             next_state["demand"] = state["demand"]
         return Transition(
             state=next_state,
-            reward=sum(terms.values()),
+            reward=sum(terms.values(), ZERO),  # 0.0 + ..., the same sum as Python's 0 + ...
             costs=costs,
             reward_terms=terms,
-            terminated=next_state["t"] >= self.horizon,
+            terminated=next_state["t"] >= k.horizon,
         )
 
     def demand_now(self, state: State) -> np.ndarray:
         """Demand ``[n, N]`` (MW) of the hour being decided."""
-        hour = state["t"] % self.horizon
+        hour = state["t"] % self.k.horizon
         if "demand" in state:
             return state["demand"][np.arange(hour.shape[0]), hour]
         return self.demand[hour]
@@ -214,18 +246,18 @@ class UnitCommitmentDynamics(Dynamics):
     # ------------------------------------------------------------ observation
     def observe(self, state: State) -> np.ndarray:
         n = state["t"].shape[0]
-        forecast = self.demand_window(state, self.config.forecast_length).reshape(n, -1)
-        parts = [
-            state["u_hist"].reshape(n, -1)[:, self.obs_history],
-            forecast / self.demand_scale,
-            state["p"] / self.p_scale,
-        ]
+        if self.scaled_demand_table is not None:
+            forecast = self.scaled_demand_table(state["t"]).reshape(n, -1)
+        else:
+            forecast = self.demand_window(state, self.config.forecast_length).reshape(n, -1)
+            forecast = forecast / self.demand_scale
+        parts = [state["u_hist"].reshape(n, -1)[:, self.obs_history], forecast]
+        parts.append(state["p"] / self.k.p_scale)
         if self.n_bus > 1:
             parts.append(state["theta"] / self.angle_scale)
         obs = np.concatenate(parts, axis=1)
-        return np.clip(obs, self.observation_space.low, self.observation_space.high).astype(
-            np.float32
-        )
+        # np.clip with array bounds, to the bit, without its Python-level overhead.
+        return np.minimum(np.maximum(obs, self.k.obs_low), self.k.obs_high).astype(np.float32)
 
     def physical_state(self, state: State) -> State:
         return {
@@ -236,6 +268,16 @@ class UnitCommitmentDynamics(Dynamics):
             "theta": state["theta"],
             "demand_forecast": self.demand_window(state, self.config.forecast_length),
         }
+
+
+def _rows(amounts: list[np.ndarray]) -> np.ndarray:
+    """``[n, len(amounts), G]`` from ``[n, G]`` arrays (row-wise copies beat np.stack/concatenate
+    of a few small arrays)."""
+    first = amounts[0]
+    out = np.empty((first.shape[0], len(amounts), *first.shape[1:]))
+    for row, amount in enumerate(amounts):
+        out[:, row] = amount
+    return out
 
 
 def _pad_history(seq: list[int], length: int) -> list[int]:
