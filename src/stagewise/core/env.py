@@ -78,7 +78,7 @@ def as_operand(value: Any) -> np.ndarray:
     arrays the operands have equal shapes (``[G]`` against ``[1, G]`` takes the slower
     broadcasting loop). Values are unchanged, so results are bit-identical.
     """
-    arr = np.asarray(value, dtype=np.float64)
+    arr = np.array(value, dtype=np.float64)  # a contiguous copy, also of a broadcast view
     return arr if arr.ndim == 0 else arr[None, ...]
 
 

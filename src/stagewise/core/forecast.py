@@ -15,6 +15,7 @@ the series is allowed (all padding, or the circular reading).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Literal
 
@@ -56,16 +57,25 @@ def window_batched(
 class WindowTable:
     """Every window of one fixed series, computed once: a step reads its windows in one lookup.
 
-    ``table(t)`` equals ``window(series, t, width, pad)``; use it where the same
-    series is read at every environment step.
+    ``table(t)`` equals ``transform(window(series, t, width, pad))``; use it where
+    the same series is read at every environment step. ``transform`` (applied once,
+    to the windows of every start period ``[rows, width, ...]``) may reorder, reshape
+    or scale each window elementwise, e.g. into the layout of an observation.
     """
 
-    def __init__(self, series: np.ndarray, width: int, pad: Padding = "zero"):
+    def __init__(
+        self,
+        series: np.ndarray,
+        width: int,
+        pad: Padding = "zero",
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    ):
         _check_pad(pad)
         self.pad: Padding = pad
         self.width = width
         self.length = int(series.shape[0])
-        self._windows = window(series, np.arange(_rows(self.length, pad)), width, pad)
+        windows = window(series, np.arange(_rows(self.length, pad)), width, pad)
+        self._windows = windows if transform is None else transform(windows)
 
     def __call__(self, t: np.ndarray) -> np.ndarray:
         """Windows ``[n, width, ...]`` starting at periods ``t`` ``[n]``."""

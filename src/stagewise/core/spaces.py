@@ -25,6 +25,8 @@ import numpy as np
 from gymnasium import spaces
 
 Decision = dict[str, np.ndarray]
+# 0-d arrays rather than Python floats: NumPy converts a Python float again at every operation.
+_ZERO, _ONE, _MINUS_ONE = np.zeros(()), np.ones(()), -np.ones(())
 FieldKind = Literal["continuous", "integer", "binary"]
 ActionMode = Literal["box", "discrete", "hybrid"]
 
@@ -79,6 +81,9 @@ class ActionCodec:
         self._kinds = np.concatenate([np.full(f.size, f.kind, dtype=object) for f in fields])
         # Precomputed once: validation and decoding run at every environment step.
         self._half_span = 0.5 * (self._high - self._low)
+        # [1, dim] views: against a batch of one the operands then have equal shapes, which
+        # NumPy runs on its fast path (a [dim] operand takes the broadcasting loop).
+        self._low_row, self._half_span_row = self._low[None, :], self._half_span[None, :]
         self._integer = _indexer(self._kinds == "integer")
         self._binary = _indexer(self._kinds == "binary")
         self._not_binary = _indexer(self._kinds != "binary")
@@ -155,11 +160,11 @@ class ActionCodec:
     # ------------------------------------------------------ normalized <-> flat
     def _from_unit(self, unit: np.ndarray) -> np.ndarray:
         """Normalized values in [-1, 1] (continuous/integer entries) to physical values."""
-        flat = self._low + (unit + 1.0) * self._half_span
+        flat = self._low_row + (unit + _ONE) * self._half_span_row
         if self._integer is not None:
             flat[:, self._integer] = np.round(flat[:, self._integer])
         if self._binary is not None:
-            flat[:, self._binary] = unit[:, self._binary] > 0
+            flat[:, self._binary] = unit[:, self._binary] > _ZERO
         return flat
 
     def _to_unit(self, flat: np.ndarray) -> np.ndarray:
@@ -228,7 +233,7 @@ class ActionCodec:
             clipped = np.minimum(self._n_choices - 1.0, np.maximum(0.0, rounded))
             return clipped.astype(np.int64), np.abs(rounded - clipped) + np.abs(arr - rounded)
         arr = _as_batch(actions, (self.dim,), batch, problem, "action", check_finite=False)
-        clipped = np.minimum(np.maximum(arr, -1.0), 1.0)
+        clipped = np.minimum(np.maximum(arr, _MINUS_ONE), _ONE)
         excess = np.add.reduce(np.abs(arr - clipped), axis=1)
         # A NaN/inf entry makes its row's clipped amount NaN/inf: one check on [batch]
         # instead of one on every entry (an overflowing sum only triggers the exact check).

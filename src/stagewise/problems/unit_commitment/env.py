@@ -117,7 +117,12 @@ class UnitCommitmentDynamics(Dynamics):
         # The scaled forecast of the fixed demand, per start hour (x / s elementwise, so
         # dividing the table once gives the same numbers as dividing each window).
         self.scaled_demand_table = (
-            WindowTable(self.demand / self.demand_scale, c.forecast_length, pad="wrap")
+            WindowTable(
+                self.demand,
+                c.forecast_length,
+                pad="wrap",
+                transform=lambda w: w.reshape(len(w), -1) / self.demand_scale,
+            )
             if self.demand_table is not None
             else None
         )
@@ -247,7 +252,7 @@ class UnitCommitmentDynamics(Dynamics):
     def observe(self, state: State) -> np.ndarray:
         n = state["t"].shape[0]
         if self.scaled_demand_table is not None:
-            forecast = self.scaled_demand_table(state["t"]).reshape(n, -1)
+            forecast = self.scaled_demand_table(state["t"])
         else:
             forecast = self.demand_window(state, self.config.forecast_length).reshape(n, -1)
             forecast = forecast / self.demand_scale
