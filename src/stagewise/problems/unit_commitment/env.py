@@ -153,11 +153,13 @@ class UnitCommitmentDynamics(Dynamics):
     def recent_moves(self, hist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Start-ups within each unit's last ``UT - 1`` hours and shut-downs within its last
         ``DT - 1`` hours, each ``[n, G]``, from ``u_hist``."""
-        # All values are small integers, so two matrix products give exactly the counts that
-        # per-window products and sums do, in three array operations instead of eight.
-        moves = np.maximum(hist @ self.pair_change, 0.0)
-        counts = (moves[:, :, None, :] @ self.move_windows)[:, :, 0, :]
-        up, down = counts.transpose(2, 0, 1).copy()  # contiguous [n, G] rows
+        # All values are small integers, so matrix products give the exact counts: one over
+        # the whole batch finds the moves, one per unit (a [n, 2(L-1)] @ [2(L-1), 2] product
+        # each, not one per unit and environment) weighs them by the unit's windows.
+        n, n_gen, length = hist.shape
+        moves = np.maximum(hist.reshape(n * n_gen, length) @ self.pair_change, ZERO)
+        counts = moves.reshape(n, n_gen, -1).transpose(1, 0, 2) @ self.move_windows
+        up, down = counts.transpose(2, 1, 0).copy()  # contiguous [n, G] rows
         return up, down
 
     def repair_on_off(
