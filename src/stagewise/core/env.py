@@ -86,9 +86,9 @@ def _row(batch: dict[str, np.ndarray], i: int) -> dict[str, Any]:
     """Entry ``i`` of each batched array: a Python scalar for ``[n]`` arrays, else a copy."""
     out = {}
     for key, value in batch.items():
-        if isinstance(value, np.ndarray) and value.ndim == 1:
-            # Fast path for scalar fields: one call instead of index, test and convert.
-            out[key] = value.item(i)
+        if isinstance(value, np.ndarray):
+            # Fast path: one call for a scalar field, index and copy for an array field.
+            out[key] = value.item(i) if value.ndim == 1 else value[i].copy()
             continue
         item = np.asarray(value)[i]
         out[key] = item.item() if item.ndim == 0 else item.copy()
@@ -97,7 +97,7 @@ def _row(batch: dict[str, np.ndarray], i: int) -> dict[str, Any]:
 
 def _first(values: np.ndarray) -> float:
     """Entry 0 of a batch of numbers as a Python float (``item`` skips making a NumPy scalar)."""
-    return float(np.asarray(values).item(0))
+    return float(values.item(0) if isinstance(values, np.ndarray) else np.asarray(values).item(0))
 
 
 class ConstrainedEnv(gym.Env[np.ndarray, Any]):

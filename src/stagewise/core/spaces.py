@@ -18,6 +18,7 @@ environment and the vector environment alike.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -161,10 +162,17 @@ class ActionCodec:
     def _from_unit(self, unit: np.ndarray) -> np.ndarray:
         """Normalized values in [-1, 1] (continuous/integer entries) to physical values."""
         flat = self._low_row + (unit + _ONE) * self._half_span_row
-        if self._integer is not None:
-            flat[:, self._integer] = np.round(flat[:, self._integer])
-        if self._binary is not None:
-            flat[:, self._binary] = unit[:, self._binary] > _ZERO
+        # np.rint is np.round(x) (half to even) without its Python wrapper; on a slice of
+        # columns both ufuncs write in place, an index array needs the copy back.
+        integer, binary = self._integer, self._binary
+        if isinstance(integer, slice):
+            np.rint(flat[:, integer], out=flat[:, integer])
+        elif integer is not None:
+            flat[:, integer] = np.rint(flat[:, integer])
+        if isinstance(binary, slice):
+            np.greater(unit[:, binary], _ZERO, out=flat[:, binary])
+        elif binary is not None:
+            flat[:, binary] = unit[:, binary] > _ZERO
         return flat
 
     def _to_unit(self, flat: np.ndarray) -> np.ndarray:
@@ -237,7 +245,7 @@ class ActionCodec:
         excess = np.add.reduce(np.abs(arr - clipped), axis=1)
         # A NaN/inf entry makes its row's clipped amount NaN/inf: one check on [batch]
         # instead of one on every entry (an overflowing sum only triggers the exact check).
-        if not np.isfinite(np.add.reduce(excess)):
+        if not math.isfinite(np.add.reduce(excess)):
             _check_finite(arr, batch, problem, "action")
         return clipped, excess
 

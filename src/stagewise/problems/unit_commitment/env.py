@@ -70,9 +70,9 @@ class UnitCommitmentDynamics(Dynamics):
         """The constants of :meth:`transition` as fast-path operands (see ``as_operand``)."""
         c, names = self.config, ("P_max", "a", "b", "c", "RU", "RD", "SU", "SD", "hot_cost", "C_SD")
         self.k = SimpleNamespace(**{name: as_operand(getattr(self, name)) for name in names})
-        for name in ("penalty_factor_UT", "penalty_factor_DT", "penalty_factor_RampUp"):
-            setattr(self.k, name, as_operand(getattr(c, name)))
-        self.k.penalty_factor_RampDown = as_operand(c.penalty_factor_RampDown)
+        penalties = ("penalty_factor_UT", "penalty_factor_DT", "penalty_factor_RampUp")
+        penalties += ("penalty_factor_RampDown",)
+        self.k.penalty = as_operand([getattr(c, name) for name in penalties])
         self.k.minus_C_LS, self.k.minus_C_RP = as_operand(-c.C_LS), as_operand(-c.C_RP)
         self.k.R = as_operand(c.R)
         self.k.p_scale = as_operand(self.p_scale)
@@ -171,9 +171,10 @@ class UnitCommitmentDynamics(Dynamics):
         window beyond ``1 - u`` force it off; the up time is checked first. All ``[n, G]``.
         """
         recent_up, recent_down = self.recent_moves(hist)
-        v, w = np.maximum(u - u_prev, ZERO), np.maximum(u_prev - u, ZERO)
-        up_violation = np.maximum(v + recent_up - u, ZERO)
-        down_violation = np.maximum(w + recent_down - (ONE - u), ZERO)
+        # With 0/1 values, v - u = -u_prev u (the unit stays on) and w - (1 - u) =
+        # -(1 - u_prev)(1 - u) (it stays off): the same whole numbers in fewer operations.
+        up_violation = np.maximum(recent_up - u_prev * u, ZERO)
+        down_violation = np.maximum(recent_down - (ONE - u_prev) * (ONE - u), ZERO)
         # Violations are whole numbers, so min(violation, 1) is the 0/1 "forced" flag and
         # max(forced on, u - forced off) is "on if forced on, else off if forced off, else u".
         forced_on, forced_off = np.minimum(up_violation, ONE), np.minimum(down_violation, ONE)
@@ -185,7 +186,9 @@ class UnitCommitmentDynamics(Dynamics):
         # Contiguous copy: with [1, G] constants a batch of one then stays on the fast path.
         u_prev = hist[:, :, 0].copy()
         u_r, up_violation, down_violation = self.repair_on_off(decision["u"], u_prev, hist)
-        v_r, w_r = np.maximum(u_r - u_prev, ZERO), np.maximum(u_prev - u_r, ZERO)
+        switch = u_r - u_prev
+        v_r = np.maximum(switch, ZERO)
+        w_r = v_r - switch  # max(-d, 0) = max(d, 0) - d, exactly for whole numbers
         # A.3.5 ramp repair: dispatch into [p_prev - RD u - SD w, p_prev + RU u_prev + SU v].
         ramp_high = p_prev + k.RU * u_prev + k.SU * v_r
         ramp_low = p_prev - k.RD * u_r - k.SD * w_r
@@ -200,11 +203,11 @@ class UnitCommitmentDynamics(Dynamics):
         per_unit = [up_violation, down_violation, ramp_up, ramp_down, generation]
         per_unit += [k.hot_cost * v_r, k.C_SD * w_r, reserve]
         total = np.add.reduce(_rows(per_unit), axis=2)
+        # penalty_factor_UT, _DT, _RampUp, _RampDown times the four violation totals.
+        charged = total[:, UP_TIME : RAMP_DOWN + 1] * k.penalty
         costs = {
-            "min_up_down": k.penalty_factor_UT * total[:, UP_TIME]
-            + k.penalty_factor_DT * total[:, DOWN_TIME],
-            "ramping": k.penalty_factor_RampUp * total[:, RAMP_UP]
-            + k.penalty_factor_RampDown * total[:, RAMP_DOWN],
+            "min_up_down": charged[:, UP_TIME] + charged[:, DOWN_TIME],
+            "ramping": charged[:, RAMP_UP] + charged[:, RAMP_DOWN],
         }
         theta = np.zeros((p.shape[0], self.n_bus))
         if self.n_bus > 1:
@@ -220,10 +223,11 @@ class UnitCommitmentDynamics(Dynamics):
             ) + c.penalty_factor_fmin * below.sum(axis=1)
             net_import = -flow_r @ self.incidence
             short = short - net_import
+        paid = -total[:, GENERATION : SHUTDOWN + 1]
         terms = {
-            "generation": -total[:, GENERATION],
-            "startup": -total[:, STARTUP],
-            "shutdown": -total[:, SHUTDOWN],
+            "generation": paid[:, 0],
+            "startup": paid[:, 1],
+            "shutdown": paid[:, 2],
             "load_shedding": k.minus_C_LS * np.add.reduce(np.maximum(short, ZERO), axis=1),
             "reserve_shortfall": k.minus_C_RP * np.maximum(k.R - total[:, RESERVE], ZERO),
         }
