@@ -76,10 +76,12 @@ class WindowTable:
         self.length = int(series.shape[0])
         windows = window(series, np.arange(_rows(self.length, pad)), width, pad)
         self._windows = windows if transform is None else transform(windows)
+        # A 0-d operand: NumPy converts a Python int again at every call.
+        self._length = np.asarray(self.length, dtype=np.int64)
 
     def __call__(self, t: np.ndarray) -> np.ndarray:
         """Windows ``[n, width, ...]`` starting at periods ``t`` ``[n]``."""
-        return self._windows[_row(np.asarray(t), self.length, self.pad)]
+        return self._windows[_row(np.asarray(t), self._length, self.pad)]
 
 
 def _check_pad(pad: str) -> None:
@@ -92,7 +94,7 @@ def _rows(length: int, pad: Padding) -> int:
     return length if pad == "wrap" else length + 1
 
 
-def _row(t: np.ndarray, length: int, pad: Padding) -> np.ndarray:
+def _row(t: np.ndarray, length: int | np.ndarray, pad: Padding) -> np.ndarray:
     """The table row of start period ``t``: windows starting at or past the end all look alike."""
     t = t.astype(np.int64, copy=False)
     return t % length if pad == "wrap" else np.minimum(t, length)

@@ -74,6 +74,9 @@ class GTEPDynamics(Dynamics):
             unit_cost=as_operand(np.broadcast_to(self.unit_cost[:, None], shape)),
             line_cost=as_operand(self.line_cost),
             flow_epsilon=as_operand(c.flow_epsilon),
+            penalty_fixed=as_operand(c.penalty_fixed),
+            penalty_quadratic=as_operand(c.penalty_quadratic),
+            tol=as_operand(DEMAND_TOL),
             units_scale=as_operand(self.units_scale),
             horizon=np.asarray(self.horizon, np.int64),
             one_period=np.ones((), np.int64),
@@ -87,7 +90,7 @@ class GTEPDynamics(Dynamics):
         }
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
-        c, k = self.config, self.k
+        k = self.k
         installed = state["n"]
         # A.4.5 generator bound repair: an addition beyond M_ir is cut to M_ir - n_ir.
         add, overshoot = truncate_at_capacity(decision["add"], installed, k.max_units)
@@ -98,22 +101,22 @@ class GTEPDynamics(Dynamics):
         if self.lines:
             flow = decision["flow"]
             flow = np.where(np.abs(flow) <= k.flow_epsilon, ZERO, flow)
-            # A line is installed, and paid for, the first time it carries a flow.
-            new_line = (built == ZERO) & (flow != ZERO)
-            built = np.maximum(built, new_line)
-            terms["lines"] = -np.add.reduce(new_line * k.line_cost, axis=1)
+            # A line is installed, and paid for, the first time it carries a flow: with 0/1
+            # entries, max(built, carries) - built marks exactly the lines built now.
+            built_before, built = built, np.maximum(built, flow != ZERO)
+            terms["lines"] = -np.add.reduce((built - built_before) * k.line_cost, axis=1)
             supply = supply + flow @ self.incidence
         else:
             terms["lines"] = np.zeros(add.shape[0])
         period = state["t"]
         unmet = np.maximum(self.demand[period] - supply, ZERO)
         costs = {
-            "generator_bound": l0_l2_penalty(
-                overshoot, c.penalty_fixed, c.penalty_quadratic, DEMAND_TOL
-            ).sum(axis=(1, 2)),
-            "demand_balance": l0_l2_penalty(
-                unmet, c.penalty_fixed, c.penalty_quadratic, DEMAND_TOL
-            ).sum(axis=1),
+            "generator_bound": np.add.reduce(
+                l0_l2_penalty(overshoot, k.penalty_fixed, k.penalty_quadratic, k.tol), axis=(1, 2)
+            ),
+            "demand_balance": np.add.reduce(
+                l0_l2_penalty(unmet, k.penalty_fixed, k.penalty_quadratic, k.tol), axis=1
+            ),
         }
         next_state = {"t": period + k.one_period, "n": units, "built": built}
         return Transition(
