@@ -245,7 +245,7 @@ class ActionCodec:
         excess = np.add.reduce(np.abs(arr - clipped), axis=1)
         # A NaN/inf entry makes its row's clipped amount NaN/inf: one check on [batch]
         # instead of one on every entry (an overflowing sum only triggers the exact check).
-        if not math.isfinite(np.add.reduce(excess)):
+        if not math.isfinite(excess.item(0) if batch == 1 else np.add.reduce(excess)):
             _check_finite(arr, batch, problem, "action")
         return clipped, excess
 

@@ -20,6 +20,8 @@ POWER_TOL = 1e-4
 DEMAND_SIGMAS = 6.0
 ZERO, ONE = as_operand(0.0), as_operand(1.0)
 # Rows of the per-unit ledger [n, 8, G] whose sums over the units one reduction takes.
+LEDGER_ROWS = ("up_time", "down_time", "ramp_up", "ramp_down")
+LEDGER_ROWS += ("generation", "startup", "shutdown", "reserve")
 UP_TIME, DOWN_TIME, RAMP_UP, RAMP_DOWN, GENERATION, STARTUP, SHUTDOWN, RESERVE = range(8)
 
 
@@ -163,29 +165,33 @@ class UnitCommitmentDynamics(Dynamics):
         return up, down
 
     def repair_on_off(
-        self, u: np.ndarray, u_prev: np.ndarray, hist: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """A.3.5 on/off repair: the repaired ``u^r`` and the up- and down-time violations.
+        self, u: np.ndarray, u_prev: np.ndarray, hist: np.ndarray, ledger: np.ndarray
+    ) -> np.ndarray:
+        """A.3.5 on/off repair: the repaired ``u^r`` ``[n, G]``; the up- and down-time
+        violations go to the ``UP_TIME`` and ``DOWN_TIME`` rows of ``ledger``.
 
         Start-ups in the UT window beyond ``u`` force the unit on, shut-downs in the DT
-        window beyond ``1 - u`` force it off; the up time is checked first. All ``[n, G]``.
+        window beyond ``1 - u`` force it off; the up time is checked first.
         """
         recent_up, recent_down = self.recent_moves(hist)
         # With 0/1 values, v - u = -u_prev u (the unit stays on) and w - (1 - u) =
         # -(1 - u_prev)(1 - u) (it stays off): the same whole numbers in fewer operations.
-        up_violation = np.maximum(recent_up - u_prev * u, ZERO)
-        down_violation = np.maximum(recent_down - (ONE - u_prev) * (ONE - u), ZERO)
+        up = np.maximum(recent_up - u_prev * u, ZERO, out=ledger[:, UP_TIME])
+        down = np.maximum(recent_down - (ONE - u_prev) * (ONE - u), ZERO, out=ledger[:, DOWN_TIME])
         # Violations are whole numbers, so min(violation, 1) is the 0/1 "forced" flag and
         # max(forced on, u - forced off) is "on if forced on, else off if forced off, else u".
-        forced_on, forced_off = np.minimum(up_violation, ONE), np.minimum(down_violation, ONE)
-        return np.maximum(forced_on, u - forced_off), up_violation, down_violation
+        return np.maximum(np.minimum(up, ONE), u - np.minimum(down, ONE))
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
         c, k = self.config, self.k
         hist, p_prev = state["u_hist"], state["p"]
         # Contiguous copy: with [1, G] constants a batch of one then stays on the fast path.
         u_prev = hist[:, :, 0].copy()
-        u_r, up_violation, down_violation = self.repair_on_off(decision["u"], u_prev, hist)
+        # Per-unit amounts are written (ufunc out=) into the rows of one ledger, which one
+        # reduction sums over the units; each row is contiguous, so each sum is bit-identical
+        # to summing that amount alone.
+        ledger = np.empty((u_prev.shape[0], len(LEDGER_ROWS), self.n_gen))
+        u_r = self.repair_on_off(decision["u"], u_prev, hist, ledger)
         switch = u_r - u_prev
         v_r = np.maximum(switch, ZERO)
         w_r = v_r - switch  # max(-d, 0) = max(d, 0) - d, exactly for whole numbers
@@ -193,16 +199,16 @@ class UnitCommitmentDynamics(Dynamics):
         ramp_high = p_prev + k.RU * u_prev + k.SU * v_r
         ramp_low = p_prev - k.RD * u_r - k.SD * w_r
         p_req = u_r * decision["p"]
-        p_ramped, ramp_up, ramp_down = clip_with_excess(p_req, ramp_low, ramp_high, POWER_TOL)
+        p_ramped, ledger[:, RAMP_UP], ledger[:, RAMP_DOWN] = clip_with_excess(
+            p_req, ramp_low, ramp_high, POWER_TOL
+        )
         p = u_r * p_ramped
+        np.add(k.a * p**2 + k.b * p, k.c, out=ledger[:, GENERATION])
+        np.multiply(k.hot_cost, v_r, out=ledger[:, STARTUP])
+        np.multiply(k.C_SD, w_r, out=ledger[:, SHUTDOWN])
         # min(a - p, b - p) = min(a, b) - p exactly (rounding is monotonic).
-        reserve = np.maximum(np.minimum(k.P_max * u_r, ramp_high) - p, ZERO)
-        generation = k.a * p**2 + k.b * p + k.c
-        # One reduction over the units for all eight per-unit amounts; each row is
-        # contiguous, so its sum is bit-identical to summing it alone.
-        per_unit = [up_violation, down_violation, ramp_up, ramp_down, generation]
-        per_unit += [k.hot_cost * v_r, k.C_SD * w_r, reserve]
-        total = np.add.reduce(_rows(per_unit), axis=2)
+        np.maximum(np.minimum(k.P_max * u_r, ramp_high) - p, ZERO, out=ledger[:, RESERVE])
+        total = np.add.reduce(ledger, axis=2)
         # penalty_factor_UT, _DT, _RampUp, _RampDown times the four violation totals.
         charged = total[:, UP_TIME : RAMP_DOWN + 1] * k.penalty
         costs = {
@@ -279,16 +285,6 @@ class UnitCommitmentDynamics(Dynamics):
             "theta": state["theta"],
             "demand_forecast": self.demand_window(state, self.config.forecast_length),
         }
-
-
-def _rows(amounts: list[np.ndarray]) -> np.ndarray:
-    """``[n, len(amounts), G]`` from ``[n, G]`` arrays (row-wise copies beat np.stack/concatenate
-    of a few small arrays)."""
-    first = amounts[0]
-    out = np.empty((first.shape[0], len(amounts), *first.shape[1:]))
-    for row, amount in enumerate(amounts):
-        out[:, row] = amount
-    return out
 
 
 def _pad_history(seq: list[int], length: int) -> list[int]:
