@@ -60,12 +60,11 @@ class GTEPDynamics(Dynamics):
         size = self.max_units.size + len(self.lines) + len(self.regions) * c.forecast_window + 1
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
         self.demand_table = WindowTable(self.demand, c.forecast_window, pad="zero")
-        # The observed forecast (region-major, scaled) of every period, computed once.
-        self.scaled_demand_table = WindowTable(
-            self.demand,
-            c.forecast_window,
-            pad="zero",
-            transform=lambda w: w.transpose(0, 2, 1).reshape(len(w), -1) / self.demand_scale,
+        # The observation's tail of every period, computed once: the forecast (region-major,
+        # scaled) and t / T. Rows stop at t = T, where t / T = 1 is also what the clip into
+        # [0, 1] makes of any later t, so the lookup gives the same numbers for every t.
+        self.observed_tail = WindowTable(
+            self.demand, c.forecast_window, pad="zero", transform=self._observed_tail
         )
         # Constants as fast-path operands (see as_operand), broadcast to the state's shape.
         self.k = SimpleNamespace(
@@ -131,14 +130,20 @@ class GTEPDynamics(Dynamics):
         """Demand ``[n, k, R]`` (MW) of the next ``k`` periods, zero beyond the horizon."""
         return self.demand_table(state["t"])
 
+    def _observed_tail(self, windows: np.ndarray) -> np.ndarray:
+        """Scaled forecast windows ``[rows, k, R]`` of periods ``t = 0, 1, ...`` followed by
+        ``t / T``, as observation entries ``[rows, R k + 1]``."""
+        rows = len(windows)
+        forecast = windows.transpose(0, 2, 1).reshape(rows, -1) / self.demand_scale
+        return np.concatenate([forecast, (np.arange(rows) / self.horizon)[:, None]], axis=1)
+
     def observe(self, state: State) -> np.ndarray:
         n = state["t"].shape[0]
         obs = np.concatenate(
             [
                 state["n"].reshape(n, -1) / self.k.units_scale,
                 state["built"],
-                self.scaled_demand_table(state["t"]),
-                (state["t"] / self.k.horizon)[:, None],
+                self.observed_tail(state["t"]),
             ],
             axis=1,
         )
