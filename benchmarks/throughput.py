@@ -4,13 +4,17 @@ For each problem: the single Gymnasium env and the native vector env at 256
 envs, both with uniformly random normalized actions drawn up front. The ratio
 is against the published code's single-env rate (random actions) quoted in
 issue 7, measured on this machine type. Targets: single >= 2x, vector >= 50x.
+Problems without a published rate (capacity expansion) show their rates alone.
+On a shared machine, ``--repeat 3`` reports the median of three measurements.
 
-    PYTHONPATH=src python benchmarks/throughput.py [--problems unit-commitment gtep] [--seconds 2]
+    PYTHONPATH=src python benchmarks/throughput.py [--problems unit-commitment gtep]
+        [--seconds 2] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import gymnasium as gym
@@ -65,20 +69,29 @@ def vector_rate(slug: str, seconds: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    known = [spec.slug for spec in stagewise.problems() if spec.slug in PUBLISHED_RATE]
+    known = [spec.slug for spec in stagewise.problems()]
     parser.add_argument("--problems", nargs="*", default=known)
     parser.add_argument("--seconds", type=float, default=2.0, help="timing per measurement")
+    parser.add_argument("--repeat", type=int, default=1, help="report the median of this many")
     args = parser.parse_args()
-    print(f"{'problem':<18}{'single/s':>11}{'x pub':>8}{'vec256/s':>13}{'x pub':>8}{'pub/s':>9}")
+    print(f"{'problem':<20}{'single/s':>11}{'x pub':>8}{'vec256/s':>13}{'x pub':>8}{'pub/s':>9}")
     for slug in args.problems:
         spec = get_problem(slug)
-        published = PUBLISHED_RATE[spec.slug]
-        single = single_rate(spec.env_id, args.seconds)
-        vector = vector_rate(spec.slug, args.seconds)
-        print(
-            f"{spec.slug:<18}{single:>11,.0f}{single / published:>8.1f}"
-            f"{vector:>13,.0f}{vector / published:>8.1f}{published:>9,.0f}"
-        )
+        runs = range(max(args.repeat, 1))
+        single = statistics.median(single_rate(spec.env_id, args.seconds) for _ in runs)
+        vector = statistics.median(vector_rate(spec.slug, args.seconds) for _ in runs)
+        print(f"{spec.slug:<20}{single:>11,.0f}{_ratio(single, spec.slug)}", end="")
+        print(f"{vector:>13,.0f}{_ratio(vector, spec.slug)}{_published(spec.slug)}")
+
+
+def _ratio(rate: float, slug: str) -> str:
+    published = PUBLISHED_RATE.get(slug)
+    return f"{rate / published:>8.1f}" if published else f"{'-':>8}"
+
+
+def _published(slug: str) -> str:
+    published = PUBLISHED_RATE.get(slug)
+    return f"{published:>9,.0f}" if published else f"{'-':>9}"
 
 
 if __name__ == "__main__":

@@ -16,12 +16,20 @@ import numpy as np
 # Absolute tolerance (in the decision's physical unit) below which a violation is noise:
 # float32 actions resolve about 6e-8 of their range, solvers are feasible to about 1e-6.
 DEFAULT_TOL = 1e-5
+# 0-d arrays rather than Python floats: NumPy converts a Python float again at every operation.
+_ZERO = np.zeros(())
 
 
 def excess(value: np.ndarray, limit: np.ndarray | float, tol: float = DEFAULT_TOL) -> np.ndarray:
     """``max(value - limit, 0)``, with amounts ``<= tol`` counted as 0."""
-    over = np.maximum(np.asarray(value, dtype=np.float64) - limit, 0.0)
-    return np.where(over > tol, over, 0.0)
+    over = np.asarray(np.subtract(value, limit, dtype=np.float64))  # a fresh array
+    if tol < 0:
+        over = np.maximum(over, 0.0)
+    # In place on the fresh difference: cheaper than max + where for the small arrays of a
+    # step; "not above tol" (rather than "<= tol") also zeroes NaN, as max + where did.
+    # tol as a 0-d array: NumPy converts a Python float again at every comparison.
+    over[~(over > np.asarray(tol, dtype=np.float64))] = 0.0
+    return over
 
 
 def clip_with_excess(
@@ -48,7 +56,9 @@ def l0_l2_penalty(
 ) -> np.ndarray:
     """SafeOR-Gym L0+L2 penalty: ``fixed + quadratic * violation**2`` where ``violation > tol``."""
     violation = np.asarray(violation, dtype=np.float64)
-    return np.where(violation > tol, fixed + quadratic * violation**2, 0.0)
+    fixed, quadratic = np.asarray(fixed, dtype=np.float64), np.asarray(quadratic, dtype=np.float64)
+    above = violation > np.asarray(tol, dtype=np.float64)
+    return np.where(above, fixed + quadratic * violation**2, _ZERO)
 
 
 def truncate_at_capacity(
@@ -59,5 +69,5 @@ def truncate_at_capacity(
     Returns the admitted addition and the overshoot ``stock + addition - capacity``
     (0 where there is none) before the cut.
     """
-    overshoot = np.maximum(stock + addition - capacity, 0.0)
+    overshoot = np.maximum(stock + addition - capacity, _ZERO)
     return addition - overshoot, overshoot

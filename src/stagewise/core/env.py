@@ -70,12 +70,34 @@ class Dynamics(ABC):
         return None
 
 
+def as_operand(value: Any) -> np.ndarray:
+    """A constant of a transition, shaped to keep a batch of one on NumPy's fast path.
+
+    A scalar becomes a 0-d float array (a Python float is converted again at every
+    operation); an array gets a leading axis of 1, so that against ``[1, ...]`` batch
+    arrays the operands have equal shapes (``[G]`` against ``[1, G]`` takes the slower
+    broadcasting loop). Values are unchanged, so results are bit-identical.
+    """
+    arr = np.array(value, dtype=np.float64)  # a contiguous copy, also of a broadcast view
+    return arr if arr.ndim == 0 else arr[None, ...]
+
+
 def _row(batch: dict[str, np.ndarray], i: int) -> dict[str, Any]:
+    """Entry ``i`` of each batched array: a Python scalar for ``[n]`` arrays, else a copy."""
     out = {}
     for key, value in batch.items():
+        if isinstance(value, np.ndarray):
+            # Fast path: one call for a scalar field, index and copy for an array field.
+            out[key] = value.item(i) if value.ndim == 1 else value[i].copy()
+            continue
         item = np.asarray(value)[i]
         out[key] = item.item() if item.ndim == 0 else item.copy()
     return out
+
+
+def _first(values: np.ndarray) -> float:
+    """Entry 0 of a batch of numbers as a Python float (``item`` skips making a NumPy scalar)."""
+    return float(values.item(0) if isinstance(values, np.ndarray) else np.asarray(values).item(0))
 
 
 class ConstrainedEnv(gym.Env[np.ndarray, Any]):
@@ -163,16 +185,16 @@ class ConstrainedEnv(gym.Env[np.ndarray, Any]):
         decision = self.codec.decode_batch(clipped, self.action_mode)
         tr = self.dynamics.transition(self._state, decision, self.np_random)
         self._state = tr.state
-        costs = {name: float(v[0]) for name, v in tr.costs.items()}
-        costs[ACTION_RANGE] = float(excess[0])
+        costs = {name: _first(v) for name, v in tr.costs.items()}
+        costs[ACTION_RANGE] = _first(excess)
         info = {
             "cost": float(sum(costs.values())),
             "costs": costs,
-            "reward_terms": {name: float(v[0]) for name, v in tr.reward_terms.items()},
+            "reward_terms": {name: _first(v) for name, v in tr.reward_terms.items()},
             **self._state_info(tr.state),
         }
         obs = self.dynamics.observe(tr.state)[0]
-        return obs, float(tr.reward[0]), bool(tr.terminated[0]), False, info
+        return obs, _first(tr.reward), bool(tr.terminated[0]), False, info
 
     @classmethod
     def make_vector(

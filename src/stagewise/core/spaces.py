@@ -18,6 +18,7 @@ environment and the vector environment alike.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +26,8 @@ import numpy as np
 from gymnasium import spaces
 
 Decision = dict[str, np.ndarray]
+# 0-d arrays rather than Python floats: NumPy converts a Python float again at every operation.
+_ZERO, _ONE, _MINUS_ONE = np.zeros(()), np.ones(()), -np.ones(())
 FieldKind = Literal["continuous", "integer", "binary"]
 ActionMode = Literal["box", "discrete", "hybrid"]
 
@@ -77,11 +80,17 @@ class ActionCodec:
         self._low = np.concatenate(lows)
         self._high = np.concatenate(highs)
         self._kinds = np.concatenate([np.full(f.size, f.kind, dtype=object) for f in fields])
-        # Precomputed once: decoding runs at every environment step.
+        # Precomputed once: validation and decoding run at every environment step.
         self._half_span = 0.5 * (self._high - self._low)
-        self._integer = np.flatnonzero(self._kinds == "integer")
-        self._binary = np.flatnonzero(self._kinds == "binary")
+        # [1, dim] views: against a batch of one the operands then have equal shapes, which
+        # NumPy runs on its fast path (a [dim] operand takes the broadcasting loop).
+        self._low_row, self._half_span_row = self._low[None, :], self._half_span[None, :]
+        self._integer = _indexer(self._kinds == "integer")
+        self._binary = _indexer(self._kinds == "binary")
+        self._not_binary = _indexer(self._kinds != "binary")
+        self._n_binary = int(np.count_nonzero(self._kinds == "binary"))
         self._slices = self._field_slices(self.fields)
+        self._n_choices = int(self._high[0] - self._low[0]) + 1 if self._is_single_integer() else 0
 
     @staticmethod
     def _field_slices(fields: list[DecisionField]) -> dict[str, slice]:
@@ -119,13 +128,13 @@ class ActionCodec:
         if mode == "box":
             return spaces.Box(-1.0, 1.0, shape=(self.dim,), dtype=np.float32)
         if mode == "discrete":
-            f = self.fields[0]
-            lo, hi = f.bounds()
-            return spaces.Discrete(int(hi[0] - lo[0]) + 1)
-        n_bin = sum(f.size for f in self._binary_fields())
-        n_cont = self.dim - n_bin
+            return spaces.Discrete(self._n_choices)
+        n_cont = self.dim - self._n_binary
         return spaces.Tuple(
-            (spaces.MultiBinary(n_bin), spaces.Box(-1.0, 1.0, shape=(n_cont,), dtype=np.float32))
+            (
+                spaces.MultiBinary(self._n_binary),
+                spaces.Box(-1.0, 1.0, shape=(n_cont,), dtype=np.float32),
+            )
         )
 
     def check_mode(self, mode: str) -> None:
@@ -152,11 +161,18 @@ class ActionCodec:
     # ------------------------------------------------------ normalized <-> flat
     def _from_unit(self, unit: np.ndarray) -> np.ndarray:
         """Normalized values in [-1, 1] (continuous/integer entries) to physical values."""
-        flat = self._low + (unit + 1.0) * self._half_span
-        if self._integer.size:
-            flat[:, self._integer] = np.round(flat[:, self._integer])
-        if self._binary.size:
-            flat[:, self._binary] = unit[:, self._binary] > 0
+        flat = self._low_row + (unit + _ONE) * self._half_span_row
+        # np.rint is np.round(x) (half to even) without its Python wrapper; on a slice of
+        # columns both ufuncs write in place, an index array needs the copy back.
+        integer, binary = self._integer, self._binary
+        if isinstance(integer, slice):
+            np.rint(flat[:, integer], out=flat[:, integer])
+        elif integer is not None:
+            flat[:, integer] = np.rint(flat[:, integer])
+        if isinstance(binary, slice):
+            np.greater(unit[:, binary], _ZERO, out=flat[:, binary])
+        elif binary is not None:
+            flat[:, binary] = unit[:, binary] > _ZERO
         return flat
 
     def _to_unit(self, flat: np.ndarray) -> np.ndarray:
@@ -175,9 +191,9 @@ class ActionCodec:
         else:
             binary_part, cont_part = actions
             unit = np.empty((np.asarray(cont_part).shape[0], self.dim))
-            is_bin = self._kinds == "binary"
-            unit[:, is_bin] = np.where(np.asarray(binary_part) > 0, 1.0, -1.0)
-            unit[:, ~is_bin] = np.asarray(cont_part, dtype=np.float64)
+            unit[:, self._binary] = np.where(np.asarray(binary_part) > 0, 1.0, -1.0)
+            if self._not_binary is not None:
+                unit[:, self._not_binary] = cont_part
             flat = self._from_unit(unit)
         return self.split(flat)
 
@@ -208,30 +224,55 @@ class ActionCodec:
         if mode == "hybrid":
             if not isinstance(actions, tuple | list) or len(actions) != 2:
                 raise ValueError(f"{problem}: a hybrid action is a pair (binary, continuous)")
-            n_bin = int(sum(f.size for f in self._binary_fields()))
+            n_bin = self._n_binary
             binary = _as_batch(actions[0], (n_bin,), batch, problem, "binary part")
             cont = _as_batch(actions[1], (self.dim - n_bin,), batch, problem, "continuous part")
-            clipped_bin = np.clip(np.round(binary), 0, 1)
-            clipped_cont = np.clip(cont, -1.0, 1.0)
+            # minimum(high, maximum(low, x)) is np.clip to the bit (signed zeros included)
+            # without np.clip's Python-level overhead.
+            clipped_bin = np.minimum(1.0, np.maximum(0.0, np.round(binary)))
+            clipped_cont = np.minimum(1.0, np.maximum(-1.0, cont))
             excess = np.abs(cont - clipped_cont).sum(axis=1) + np.abs(binary - clipped_bin).sum(
                 axis=1
             )
             return (clipped_bin.astype(np.int8), clipped_cont), excess
         if mode == "discrete":
             arr = _as_batch(actions, (), batch, problem, "discrete action")
-            n = self.space("discrete").n
             rounded = np.round(arr)
-            clipped = np.clip(rounded, 0, n - 1)
+            clipped = np.minimum(self._n_choices - 1.0, np.maximum(0.0, rounded))
             return clipped.astype(np.int64), np.abs(rounded - clipped) + np.abs(arr - rounded)
-        arr = _as_batch(actions, (self.dim,), batch, problem, "action")
-        clipped = np.minimum(np.maximum(arr, -1.0), 1.0)
-        return clipped, np.abs(arr - clipped).sum(axis=1)
+        arr = _as_batch(actions, (self.dim,), batch, problem, "action", check_finite=False)
+        clipped = np.minimum(np.maximum(arr, _MINUS_ONE), _ONE)
+        excess = np.add.reduce(np.abs(arr - clipped), axis=1)
+        # A NaN/inf entry makes its row's clipped amount NaN/inf: one check on [batch]
+        # instead of one on every entry (an overflowing sum only triggers the exact check).
+        if not math.isfinite(excess.item(0) if batch == 1 else np.add.reduce(excess)):
+            _check_finite(arr, batch, problem, "action")
+        return clipped, excess
+
+
+def _indexer(mask: np.ndarray) -> slice | np.ndarray | None:
+    """Columns where ``mask`` holds: a slice when contiguous (basic indexing is cheaper
+    than fancy indexing on the step path), an index array otherwise, ``None`` when empty."""
+    index = np.flatnonzero(mask)
+    if index.size == 0:
+        return None
+    if index[-1] - index[0] + 1 == index.size:
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
 
 
 def _as_batch(
-    value: object, shape: tuple[int, ...], batch: int, problem: str, what: str
+    value: object,
+    shape: tuple[int, ...],
+    batch: int,
+    problem: str,
+    what: str,
+    check_finite: bool = True,
 ) -> np.ndarray:
-    """``value`` as a float array ``[batch, *shape]``; a clear error if it is not one."""
+    """``value`` as a float array ``[batch, *shape]``; a clear error if it is not one.
+
+    ``check_finite=False`` leaves the NaN/inf check to the caller (:func:`_check_finite`).
+    """
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
@@ -243,8 +284,14 @@ def _as_batch(
         else:
             shown = shape if batch == 1 else expected
             raise ValueError(f"{problem}: {what} has shape {arr.shape}, expected {shown}")
+    if check_finite:
+        _check_finite(arr, batch, problem, what)
+    return arr
+
+
+def _check_finite(arr: np.ndarray, batch: int, problem: str, what: str) -> None:
+    """Raise ``ValueError`` naming the first NaN/inf entry of ``arr`` ``[batch, ...]``."""
     if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         index = tuple(int(i) for i in (bad[1:] if batch == 1 else bad))
         raise ValueError(f"{problem}: {what} entry {index} is {arr[tuple(bad)]} (must be finite)")
-    return arr

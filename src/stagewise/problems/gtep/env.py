@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
 from stagewise.core.bounded import l0_l2_penalty, truncate_at_capacity
-from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition
-from stagewise.core.forecast import window
+from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
+from stagewise.core.forecast import WindowTable
 from stagewise.core.spaces import ActionCodec, Decision, DecisionField
 from stagewise.problems.gtep.config import GTEPConfig
 
 # Unmet demand below this many MW is float32/solver noise, not a violation.
 DEMAND_TOL = 1e-5
+ZERO, ONE = as_operand(0.0), as_operand(1.0)
 
 
 class GTEPDynamics(Dynamics):
@@ -57,6 +59,27 @@ class GTEPDynamics(Dynamics):
         self.demand_scale = max(float(self.demand.max(initial=0.0)), 1e-9)
         size = self.max_units.size + len(self.lines) + len(self.regions) * c.forecast_window + 1
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
+        self.demand_table = WindowTable(self.demand, c.forecast_window, pad="zero")
+        # The observation's tail of every period, computed once: the forecast (region-major,
+        # scaled) and t / T. Rows stop at t = T, where t / T = 1 is also what the clip into
+        # [0, 1] makes of any later t, so the lookup gives the same numbers for every t.
+        self.observed_tail = WindowTable(
+            self.demand, c.forecast_window, pad="zero", transform=self._observed_tail
+        )
+        # Constants as fast-path operands (see as_operand), broadcast to the state's shape.
+        self.k = SimpleNamespace(
+            max_units=as_operand(self.max_units),
+            unit_capacity=as_operand(np.broadcast_to(self.unit_capacity[:, None], shape)),
+            unit_cost=as_operand(np.broadcast_to(self.unit_cost[:, None], shape)),
+            line_cost=as_operand(self.line_cost),
+            flow_epsilon=as_operand(c.flow_epsilon),
+            penalty_fixed=as_operand(c.penalty_fixed),
+            penalty_quadratic=as_operand(c.penalty_quadratic),
+            tol=as_operand(DEMAND_TOL),
+            units_scale=as_operand(self.units_scale),
+            horizon=np.asarray(self.horizon, np.int64),
+            one_period=np.ones((), np.int64),
+        )
 
     def initial_state(self, rng: np.random.Generator, n: int) -> State:
         return {
@@ -66,60 +89,66 @@ class GTEPDynamics(Dynamics):
         }
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
-        c = self.config
+        k = self.k
         installed = state["n"]
         # A.4.5 generator bound repair: an addition beyond M_ir is cut to M_ir - n_ir.
-        add, overshoot = truncate_at_capacity(decision["add"], installed, self.max_units)
+        add, overshoot = truncate_at_capacity(decision["add"], installed, k.max_units)
         units = installed + add
-        supply = (units * self.unit_capacity[:, None]).sum(axis=1)
-        terms = {"generators": -(add * self.unit_cost[:, None]).sum(axis=(1, 2))}
+        supply = np.add.reduce(units * k.unit_capacity, axis=1)
+        terms = {"generators": -np.add.reduce(add * k.unit_cost, axis=(1, 2))}
         built = state["built"]
         if self.lines:
             flow = decision["flow"]
-            flow = np.where(np.abs(flow) <= c.flow_epsilon, 0.0, flow)
-            # A line is installed, and paid for, the first time it carries a flow.
-            new_line = (built == 0) & (flow != 0)
-            built = np.maximum(built, new_line)
-            terms["lines"] = -(new_line * self.line_cost).sum(axis=1)
+            flow = np.where(np.abs(flow) <= k.flow_epsilon, ZERO, flow)
+            # A line is installed, and paid for, the first time it carries a flow: with 0/1
+            # entries, max(built, carries) - built marks exactly the lines built now.
+            built_before, built = built, np.maximum(built, flow != ZERO)
+            terms["lines"] = -np.add.reduce((built - built_before) * k.line_cost, axis=1)
             supply = supply + flow @ self.incidence
         else:
             terms["lines"] = np.zeros(add.shape[0])
         period = state["t"]
-        unmet = np.maximum(self.demand[period] - supply, 0.0)
+        unmet = np.maximum(self.demand[period] - supply, ZERO)
         costs = {
-            "generator_bound": l0_l2_penalty(
-                overshoot, c.penalty_fixed, c.penalty_quadratic, DEMAND_TOL
-            ).sum(axis=(1, 2)),
-            "demand_balance": l0_l2_penalty(
-                unmet, c.penalty_fixed, c.penalty_quadratic, DEMAND_TOL
-            ).sum(axis=1),
+            "generator_bound": np.add.reduce(
+                l0_l2_penalty(overshoot, k.penalty_fixed, k.penalty_quadratic, k.tol), axis=(1, 2)
+            ),
+            "demand_balance": np.add.reduce(
+                l0_l2_penalty(unmet, k.penalty_fixed, k.penalty_quadratic, k.tol), axis=1
+            ),
         }
-        next_state = {"t": period + 1, "n": units, "built": built}
+        next_state = {"t": period + k.one_period, "n": units, "built": built}
         return Transition(
             state=next_state,
             reward=terms["generators"] + terms["lines"],
             costs=costs,
             reward_terms=terms,
-            terminated=next_state["t"] >= self.horizon,
+            terminated=next_state["t"] >= k.horizon,
         )
 
     def demand_window(self, state: State) -> np.ndarray:
         """Demand ``[n, k, R]`` (MW) of the next ``k`` periods, zero beyond the horizon."""
-        return window(self.demand, state["t"], self.config.forecast_window, pad="zero")
+        return self.demand_table(state["t"])
+
+    def _observed_tail(self, windows: np.ndarray) -> np.ndarray:
+        """Scaled forecast windows ``[rows, k, R]`` of periods ``t = 0, 1, ...`` followed by
+        ``t / T``, as observation entries ``[rows, R k + 1]``."""
+        rows = len(windows)
+        forecast = windows.transpose(0, 2, 1).reshape(rows, -1) / self.demand_scale
+        return np.concatenate([forecast, (np.arange(rows) / self.horizon)[:, None]], axis=1)
 
     def observe(self, state: State) -> np.ndarray:
         n = state["t"].shape[0]
-        forecast = self.demand_window(state).transpose(0, 2, 1).reshape(n, -1)
         obs = np.concatenate(
             [
-                state["n"].reshape(n, -1) / self.units_scale,
+                state["n"].reshape(n, -1) / self.k.units_scale,
                 state["built"],
-                forecast / self.demand_scale,
-                (state["t"] / self.horizon)[:, None],
+                self.observed_tail(state["t"]),
             ],
             axis=1,
         )
-        return np.clip(obs, 0.0, 1.0).astype(np.float32)
+        # np.clip(obs, 0, 1) to the bit (signed zeros too), without its Python-level overhead.
+        return np.minimum(ONE, np.maximum(ZERO, obs)).astype(np.float32)
 
     def physical_state(self, state: State) -> State:
         return {**state, "demand_forecast": self.demand_window(state)}

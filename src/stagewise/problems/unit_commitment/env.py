@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 
 from stagewise.core.bounded import clip_with_excess
-from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition
-from stagewise.core.forecast import window, window_batched
+from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
+from stagewise.core.forecast import WindowTable, window, window_batched
 from stagewise.core.spaces import ActionCodec, Decision, DecisionField
 from stagewise.problems.unit_commitment.config import UnitCommitmentConfig
 
@@ -17,6 +18,11 @@ from stagewise.problems.unit_commitment.config import UnitCommitmentConfig
 POWER_TOL = 1e-4
 # Demand draws of model_type="normal" are truncated to [0, loc + DEMAND_SIGMAS * scale].
 DEMAND_SIGMAS = 6.0
+ZERO, ONE = as_operand(0.0), as_operand(1.0)
+# Rows of the per-unit ledger [n, 8, G] whose sums over the units one reduction takes.
+LEDGER_ROWS = ("up_time", "down_time", "ramp_up", "ramp_down")
+LEDGER_ROWS += ("generation", "startup", "shutdown", "reserve")
+UP_TIME, DOWN_TIME, RAMP_UP, RAMP_DOWN, GENERATION, STARTUP, SHUTDOWN, RESERVE = range(8)
 
 
 class UnitCommitmentDynamics(Dynamics):
@@ -42,10 +48,7 @@ class UnitCommitmentDynamics(Dynamics):
         self.hot_cost, self.C_SD = f(c.hot_cost, float), f(c.C_SD, float)
         self.history_len = np.maximum(c.UT, c.DT) + 1
         length = int(self.history_len.max())
-        lags = np.arange(length - 1)[None, :]
-        # A start-up k hours ago still binds the unit on while k < UT - 1 (A.3.5, min up time).
-        self.up_window = (lags < f(c.UT)[:, None] - 1).astype(float)
-        self.down_window = (lags < f(c.DT)[:, None] - 1).astype(float)
+        self._build_move_counts(length)
         self.u_hist0 = np.array([_pad_history(seq, length) for seq in c.u0_seq], dtype=float)
         self.gen_at_bus = np.zeros((self.n_gen, self.n_bus))
         self.gen_at_bus[np.arange(self.n_gen), c.gen_bus] = 1.0
@@ -63,6 +66,35 @@ class UnitCommitmentDynamics(Dynamics):
             fields.append(DecisionField("theta", (self.n_bus - 1,), c.Pi_min[1:], c.Pi_max[1:]))
         self.codec = ActionCodec(fields, modes=("box", "hybrid"))
         self._build_observation(length)
+        self._operands()
+
+    def _operands(self) -> None:
+        """The constants of :meth:`transition` as fast-path operands (see ``as_operand``)."""
+        c, names = self.config, ("P_max", "a", "b", "c", "RU", "RD", "SU", "SD", "hot_cost", "C_SD")
+        self.k = SimpleNamespace(**{name: as_operand(getattr(self, name)) for name in names})
+        penalties = ("penalty_factor_UT", "penalty_factor_DT", "penalty_factor_RampUp")
+        penalties += ("penalty_factor_RampDown",)
+        self.k.penalty = as_operand([getattr(c, name) for name in penalties])
+        self.k.minus_C_LS, self.k.minus_C_RP = as_operand(-c.C_LS), as_operand(-c.C_RP)
+        self.k.R = as_operand(c.R)
+        self.k.p_scale = as_operand(self.p_scale)
+        self.k.obs_low = self.observation_space.low[None, :]
+        self.k.obs_high = self.observation_space.high[None, :]
+        self.k.one_hour, self.k.horizon = np.ones((), np.int64), np.asarray(self.horizon, np.int64)
+
+    def _build_move_counts(self, length: int) -> None:
+        """Matrices that count each unit's recent start-ups and shut-downs from its history."""
+        c, lags = self.config, np.arange(length - 1)
+        # A start-up k hours ago still binds the unit on while k < UT - 1 (A.3.5, min up time).
+        up_window = lags[None, :] < np.asarray(c.UT)[:, None] - 1
+        down_window = lags[None, :] < np.asarray(c.DT)[:, None] - 1
+        # history @ pair_change: u_k - u_{k+1} (a start-up k hours ago when +1), then its negative.
+        change = np.eye(length, length - 1) - np.eye(length, length - 1, -1)
+        self.pair_change = np.concatenate([change, -change], axis=1)
+        # [G, 2(L-1), 2]: which of those moves fall in the unit's up / down window.
+        self.move_windows = np.zeros((self.n_gen, 2 * (length - 1), 2))
+        self.move_windows[:, : length - 1, 0] = up_window
+        self.move_windows[:, length - 1 :, 1] = down_window
 
     def _build_observation(self, length: int) -> None:
         c = self.config
@@ -70,6 +102,12 @@ class UnitCommitmentDynamics(Dynamics):
             [g * length + np.arange(n) for g, n in enumerate(self.history_len)]
         )
         peak = self.loc + DEMAND_SIGMAS * self.scale if c.model_type == "normal" else self.demand
+        # Every forecast window of the fixed demand, computed once.
+        self.demand_table = (
+            WindowTable(self.demand, c.forecast_length, pad="wrap")
+            if c.model_type == "deterministic"
+            else None
+        )
         self.demand_scale = max(float(np.max(peak, initial=0.0)), 1e-9)
         self.p_scale = np.where(self.P_max > 0, self.P_max, 1.0)
         angle = float(np.max(np.abs([*c.Pi_max, *c.Pi_min])))
@@ -78,6 +116,18 @@ class UnitCommitmentDynamics(Dynamics):
         sizes = (len(self.obs_history), c.forecast_length * self.n_bus, self.n_gen, n_angles)
         low = np.concatenate([np.zeros(sum(sizes[:3])), -np.ones(n_angles)]).astype(np.float32)
         self.observation_space = spaces.Box(low, np.ones_like(low), dtype=np.float32)
+        # The scaled forecast of the fixed demand, per start hour (x / s elementwise, so
+        # dividing the table once gives the same numbers as dividing each window).
+        self.scaled_demand_table = (
+            WindowTable(
+                self.demand,
+                c.forecast_length,
+                pad="wrap",
+                transform=lambda w: w.reshape(len(w), -1) / self.demand_scale,
+            )
+            if self.demand_table is not None
+            else None
+        )
 
     # ------------------------------------------------------------------ state
     def initial_state(self, rng: np.random.Generator, n: int) -> State:
@@ -97,41 +147,80 @@ class UnitCommitmentDynamics(Dynamics):
         """Demand ``[n, width, N]`` (MW) of hours ``t .. t + width - 1``, read circularly."""
         if "demand" in state:
             return window_batched(state["demand"], state["t"], width, pad="wrap")
+        if self.demand_table is not None and width == self.demand_table.width:
+            return self.demand_table(state["t"])
         return window(self.demand, state["t"], width, pad="wrap")
 
     # ------------------------------------------------------------- transition
+    def recent_moves(self, hist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start-ups within each unit's last ``UT - 1`` hours and shut-downs within its last
+        ``DT - 1`` hours, each ``[n, G]``, from ``u_hist``."""
+        # All values are small integers, so matrix products give the exact counts: one over
+        # the whole batch finds the moves, one per unit (a [n, 2(L-1)] @ [2(L-1), 2] product
+        # each, not one per unit and environment) weighs them by the unit's windows.
+        n, n_gen, length = hist.shape
+        moves = np.maximum(hist.reshape(n * n_gen, length) @ self.pair_change, ZERO)
+        counts = moves.reshape(n, n_gen, -1).transpose(1, 0, 2) @ self.move_windows
+        up, down = counts.transpose(2, 1, 0).copy()  # contiguous [n, G] rows
+        return up, down
+
+    def repair_on_off(
+        self, u: np.ndarray, u_prev: np.ndarray, hist: np.ndarray, ledger: np.ndarray
+    ) -> np.ndarray:
+        """A.3.5 on/off repair: the repaired ``u^r`` ``[n, G]``; the up- and down-time
+        violations go to the ``UP_TIME`` and ``DOWN_TIME`` rows of ``ledger``.
+
+        Start-ups in the UT window beyond ``u`` force the unit on, shut-downs in the DT
+        window beyond ``1 - u`` force it off; the up time is checked first.
+        """
+        recent_up, recent_down = self.recent_moves(hist)
+        # With 0/1 values, v - u = -u_prev u (the unit stays on) and w - (1 - u) =
+        # -(1 - u_prev)(1 - u) (it stays off): the same whole numbers in fewer operations.
+        up = np.maximum(recent_up - u_prev * u, ZERO, out=ledger[:, UP_TIME])
+        down = np.maximum(recent_down - (ONE - u_prev) * (ONE - u), ZERO, out=ledger[:, DOWN_TIME])
+        # Violations are whole numbers, so min(violation, 1) is the 0/1 "forced" flag and
+        # max(forced on, u - forced off) is "on if forced on, else off if forced off, else u".
+        return np.maximum(np.minimum(up, ONE), u - np.minimum(down, ONE))
+
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
+        c, k = self.config, self.k
         hist, p_prev = state["u_hist"], state["p"]
-        u_prev = hist[:, :, 0]
-        u = decision["u"]
-        # Start-ups / shut-downs in past hours, from consecutive pairs of the history.
-        change = hist[:, :, :-1] - hist[:, :, 1:]
-        recent_up = (np.maximum(change, 0.0) * self.up_window).sum(axis=2)
-        recent_down = (np.maximum(-change, 0.0) * self.down_window).sum(axis=2)
-        v, w = np.maximum(u - u_prev, 0.0), np.maximum(u_prev - u, 0.0)
-        # A.3.5 on/off repair: sum of start-ups in the UT window > u forces the unit on,
-        # sum of shut-downs in the DT window > 1 - u forces it off (up time checked first).
-        up_violation = np.maximum(v + recent_up - u, 0.0)
-        down_violation = np.maximum(w + recent_down - (1.0 - u), 0.0)
-        u_r = np.where(up_violation > 0, 1.0, np.where(down_violation > 0, 0.0, u))
-        v_r, w_r = np.maximum(u_r - u_prev, 0.0), np.maximum(u_prev - u_r, 0.0)
+        # Contiguous copy: with [1, G] constants a batch of one then stays on the fast path.
+        u_prev = hist[:, :, 0].copy()
+        # Per-unit amounts are written (ufunc out=) into the rows of one ledger, which one
+        # reduction sums over the units; each row is contiguous, so each sum is bit-identical
+        # to summing that amount alone.
+        ledger = np.empty((u_prev.shape[0], len(LEDGER_ROWS), self.n_gen))
+        u_r = self.repair_on_off(decision["u"], u_prev, hist, ledger)
+        switch = u_r - u_prev
+        v_r = np.maximum(switch, ZERO)
+        w_r = v_r - switch  # max(-d, 0) = max(d, 0) - d, exactly for whole numbers
         # A.3.5 ramp repair: dispatch into [p_prev - RD u - SD w, p_prev + RU u_prev + SU v].
-        ramp_high = p_prev + self.RU * u_prev + self.SU * v_r
-        ramp_low = p_prev - self.RD * u_r - self.SD * w_r
+        ramp_high = p_prev + k.RU * u_prev + k.SU * v_r
+        ramp_low = p_prev - k.RD * u_r - k.SD * w_r
         p_req = u_r * decision["p"]
-        p_ramped, ramp_up, ramp_down = clip_with_excess(p_req, ramp_low, ramp_high, POWER_TOL)
+        p_ramped, ledger[:, RAMP_UP], ledger[:, RAMP_DOWN] = clip_with_excess(
+            p_req, ramp_low, ramp_high, POWER_TOL
+        )
         p = u_r * p_ramped
-        theta = np.zeros((u.shape[0], self.n_bus))
+        np.add(k.a * p**2 + k.b * p, k.c, out=ledger[:, GENERATION])
+        np.multiply(k.hot_cost, v_r, out=ledger[:, STARTUP])
+        np.multiply(k.C_SD, w_r, out=ledger[:, SHUTDOWN])
+        # min(a - p, b - p) = min(a, b) - p exactly (rounding is monotonic).
+        np.maximum(np.minimum(k.P_max * u_r, ramp_high) - p, ZERO, out=ledger[:, RESERVE])
+        total = np.add.reduce(ledger, axis=2)
+        # penalty_factor_UT, _DT, _RampUp, _RampDown times the four violation totals.
+        charged = total[:, UP_TIME : RAMP_DOWN + 1] * k.penalty
+        costs = {
+            "min_up_down": charged[:, UP_TIME] + charged[:, DOWN_TIME],
+            "ramping": charged[:, RAMP_UP] + charged[:, RAMP_DOWN],
+        }
+        theta = np.zeros((p.shape[0], self.n_bus))
         if self.n_bus > 1:
             theta[:, 1:] = decision["theta"]
-        c = self.config
-        costs = {
-            "min_up_down": c.penalty_factor_UT * up_violation.sum(axis=1)
-            + c.penalty_factor_DT * down_violation.sum(axis=1),
-            "ramping": c.penalty_factor_RampUp * ramp_up.sum(axis=1)
-            + c.penalty_factor_RampDown * ramp_down.sum(axis=1),
-        }
-        net_import = np.zeros_like(theta)
+        # Bus balance: demand - generation - net import; without lines nothing is imported
+        # (and x - 0.0 is x, so skipping the subtraction changes no bit).
+        short = self.demand_now(state) - p @ self.gen_at_bus
         if self.n_line:
             flow = self.B * (theta @ self.incidence.T)
             flow_r, above, below = clip_with_excess(flow, self.F_min, self.F_max, POWER_TOL)
@@ -139,23 +228,17 @@ class UnitCommitmentDynamics(Dynamics):
                 axis=1
             ) + c.penalty_factor_fmin * below.sum(axis=1)
             net_import = -flow_r @ self.incidence
-        hour = state["t"] % self.horizon
-        demand = (
-            state["demand"][np.arange(hour.shape[0]), hour]
-            if "demand" in state
-            else self.demand[hour]
-        )
-        shed = np.maximum(demand - p @ self.gen_at_bus - net_import, 0.0)
-        reserve = np.maximum(np.minimum(self.P_max * u_r - p, ramp_high - p), 0.0)
+            short = short - net_import
+        paid = -total[:, GENERATION : SHUTDOWN + 1]
         terms = {
-            "generation": -(self.a * p**2 + self.b * p + self.c).sum(axis=1),
-            "startup": -(self.hot_cost * v_r).sum(axis=1),
-            "shutdown": -(self.C_SD * w_r).sum(axis=1),
-            "load_shedding": -c.C_LS * shed.sum(axis=1),
-            "reserve_shortfall": -c.C_RP * np.maximum(c.R - reserve.sum(axis=1), 0.0),
+            "generation": paid[:, 0],
+            "startup": paid[:, 1],
+            "shutdown": paid[:, 2],
+            "load_shedding": k.minus_C_LS * np.add.reduce(np.maximum(short, ZERO), axis=1),
+            "reserve_shortfall": k.minus_C_RP * np.maximum(k.R - total[:, RESERVE], ZERO),
         }
         next_state = {
-            "t": state["t"] + 1,
+            "t": state["t"] + k.one_hour,
             "u_hist": np.concatenate([u_r[:, :, None], hist[:, :, :-1]], axis=2),
             "p": p,
             "theta": theta,
@@ -164,27 +247,34 @@ class UnitCommitmentDynamics(Dynamics):
             next_state["demand"] = state["demand"]
         return Transition(
             state=next_state,
-            reward=sum(terms.values()),
+            reward=sum(terms.values(), ZERO),  # 0.0 + ..., the same sum as Python's 0 + ...
             costs=costs,
             reward_terms=terms,
-            terminated=next_state["t"] >= self.horizon,
+            terminated=next_state["t"] >= k.horizon,
         )
+
+    def demand_now(self, state: State) -> np.ndarray:
+        """Demand ``[n, N]`` (MW) of the hour being decided."""
+        hour = state["t"] % self.k.horizon
+        if "demand" in state:
+            return state["demand"][np.arange(hour.shape[0]), hour]
+        return self.demand[hour]
 
     # ------------------------------------------------------------ observation
     def observe(self, state: State) -> np.ndarray:
         n = state["t"].shape[0]
-        forecast = self.demand_window(state, self.config.forecast_length).reshape(n, -1)
-        parts = [
-            state["u_hist"].reshape(n, -1)[:, self.obs_history],
-            forecast / self.demand_scale,
-            state["p"] / self.p_scale,
-        ]
+        if self.scaled_demand_table is not None:
+            forecast = self.scaled_demand_table(state["t"])
+        else:
+            forecast = self.demand_window(state, self.config.forecast_length).reshape(n, -1)
+            forecast = forecast / self.demand_scale
+        parts = [state["u_hist"].reshape(n, -1)[:, self.obs_history], forecast]
+        parts.append(state["p"] / self.k.p_scale)
         if self.n_bus > 1:
             parts.append(state["theta"] / self.angle_scale)
         obs = np.concatenate(parts, axis=1)
-        return np.clip(obs, self.observation_space.low, self.observation_space.high).astype(
-            np.float32
-        )
+        # np.clip with array bounds, to the bit, without its Python-level overhead.
+        return np.minimum(np.maximum(obs, self.k.obs_low), self.k.obs_high).astype(np.float32)
 
     def physical_state(self, state: State) -> State:
         return {
