@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,7 +42,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Piped output (files, CI logs) gets a wide page instead of rich's 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -240,20 +242,25 @@ def evaluate_command(
         rows.append(evaluation_rows(name, result))
         results[name] = result.summary()
     print_rows(f"{spec.slug}: {episodes} episodes, seeds {seed}..{seed + episodes - 1}", rows)
-    print_rows("mean per episode: constraint costs and reward terms", _breakdown_rows(results))
+    print_rows("constraint costs and reward terms", _breakdown_rows(results))
     if out is not None:
         write_json(out, {"problem": spec.slug, "config": cfg.model_dump(), "results": results})
 
 
 def _breakdown_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per policy: mean of each cost family and each reward term per episode."""
+    """One row per cost family and reward term, one column per policy (means per episode)."""
     costs = sorted({k for r in results.values() for k in r["costs"]})
     terms = sorted({k for r in results.values() for k in r["reward_terms"]})
     rows = []
-    for name, r in results.items():
-        row: dict[str, Any] = {"policy": name}
-        row.update({f"cost {k}": r["costs"].get(k, {}).get("mean", 0.0) for k in costs})
-        row.update({k: r["reward_terms"].get(k, 0.0) for k in terms})
+    for family in costs:
+        row: dict[str, Any] = {"mean per episode": f"cost {family}"}
+        row.update(
+            {name: r["costs"].get(family, {}).get("mean", 0.0) for name, r in results.items()}
+        )
+        rows.append(row)
+    for term in terms:
+        row = {"mean per episode": f"reward term {term}"}
+        row.update({name: r["reward_terms"].get(term, 0.0) for name, r in results.items()})
         rows.append(row)
     return rows
 
