@@ -44,7 +44,7 @@ import copy
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,8 @@ from torch import nn
 
 from stagewise.agents import AgentSpec
 from stagewise.agents.common.checkpoint import (
+    check_same_config,
+    config_dict,
     load_checkpoint,
     restore_rng_state,
     rng_state,
@@ -471,11 +473,6 @@ def greedy_evaluation(
     return {key: value / episodes for key, value in sums.items()}
 
 
-def _config_dict(cfg: DAHDDPGConfig) -> dict[str, Any]:
-    d = asdict(cfg)
-    d["hidden_sizes"] = list(cfg.hidden_sizes)
-    return d
-
 
 def train(
     env_fn: Callable[[], gym.Env],
@@ -508,7 +505,7 @@ def train(
     logger = ProgressLogger(run_dir)
     checkpoint = load_checkpoint(run_dir)
     if checkpoint is not None:
-        _check_same_config(checkpoint["config"], cfg, run_dir)
+        check_same_config(checkpoint["config"], cfg, run_dir)
         for name, module in learner.modules().items():
             module.load_state_dict(checkpoint[name])
         learner.updates = checkpoint["updates"]
@@ -550,7 +547,7 @@ def train(
         },
         run_dir / POLICY_FILE,
     )
-    (run_dir / CONFIG_FILE).write_text(json.dumps(_config_dict(cfg), indent=2))
+    (run_dir / CONFIG_FILE).write_text(json.dumps(config_dict(cfg), indent=2))
     return _policy_from(best, obs_dim, n_params, cfg.hidden_sizes, cfg.max_stages)
 
 
@@ -672,7 +669,7 @@ def _save(
     save_checkpoint(
         run_dir,
         {
-            "config": _config_dict(cfg),
+            "config": config_dict(cfg),
             **{name: module.state_dict() for name, module in learner.modules().items()},
             "updates": learner.updates,
             "best": best,
@@ -681,21 +678,6 @@ def _save(
             "rng": rng_state(rng),
         },
     )
-
-
-def _check_same_config(saved: dict[str, Any], cfg: DAHDDPGConfig, run_dir: Path) -> None:
-    """A resume must use the checkpoint's hyper-parameters, or it would not continue that run."""
-    current = _config_dict(cfg)
-    differ = [
-        f"{f.name}: checkpoint {saved.get(f.name)!r}, now {current[f.name]!r}"
-        for f in fields(DAHDDPGConfig)
-        if saved.get(f.name) != current[f.name]
-    ]
-    if differ:
-        raise ValueError(
-            f"{run_dir} holds a checkpoint of a run with other hyper-parameters "
-            f"({'; '.join(differ)}); use a new run directory"
-        )
 
 
 def _policy_from(

@@ -29,7 +29,7 @@ import copy
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,8 @@ from torch import nn
 
 from stagewise.agents import AgentSpec
 from stagewise.agents.common.checkpoint import (
+    check_same_config,
+    config_dict,
     load_checkpoint,
     restore_rng_state,
     rng_state,
@@ -379,11 +381,6 @@ def _auto_reward_scale(buffer: ReplayBuffer) -> float:
     return 1.0 / rms if rms > 0 else 1.0
 
 
-def _config_dict(cfg: DQNConfig) -> dict[str, Any]:
-    d = asdict(cfg)
-    d["hidden_sizes"] = list(cfg.hidden_sizes)
-    return d
-
 
 def train(
     env_fn: Callable[[], gym.Env],
@@ -419,7 +416,7 @@ def train(
     logger = ProgressLogger(run_dir)
     checkpoint = load_checkpoint(run_dir)
     if checkpoint is not None:
-        _check_same_config(checkpoint["config"], cfg, run_dir)
+        check_same_config(checkpoint["config"], cfg, run_dir)
         learner.q.load_state_dict(checkpoint["q"])
         learner.q_target.load_state_dict(checkpoint["q_target"])
         learner.optimizer.load_state_dict(checkpoint["optimizer"])
@@ -461,7 +458,7 @@ def train(
         },
         run_dir / POLICY_FILE,
     )
-    (run_dir / CONFIG_FILE).write_text(json.dumps(_config_dict(cfg), indent=2))
+    (run_dir / CONFIG_FILE).write_text(json.dumps(config_dict(cfg), indent=2))
     return GreedyQPolicy(learner.q, cfg.action_masking)
 
 
@@ -556,7 +553,7 @@ def _save(
     save_checkpoint(
         run_dir,
         {
-            "config": _config_dict(cfg),
+            "config": config_dict(cfg),
             "q": learner.q.state_dict(),
             "q_target": learner.q_target.state_dict(),
             "optimizer": learner.optimizer.state_dict(),
@@ -565,21 +562,6 @@ def _save(
             "rng": rng_state(rng),
         },
     )
-
-
-def _check_same_config(saved: dict[str, Any], cfg: DQNConfig, run_dir: Path) -> None:
-    """A resume must use the checkpoint's hyper-parameters, or it would not continue that run."""
-    current = _config_dict(cfg)
-    differ = [
-        f"{f.name}: checkpoint {saved.get(f.name)!r}, now {current[f.name]!r}"
-        for f in fields(DQNConfig)
-        if saved.get(f.name) != current[f.name]
-    ]
-    if differ:
-        raise ValueError(
-            f"{run_dir} holds a checkpoint of a run with other hyper-parameters "
-            f"({'; '.join(differ)}); use a new run directory"
-        )
 
 
 def load_policy(run_dir: str | Path) -> GreedyQPolicy:

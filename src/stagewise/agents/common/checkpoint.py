@@ -8,6 +8,7 @@ It is written to a temporary file and renamed, so a kill never leaves a torn fil
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 from pathlib import Path
@@ -52,3 +53,30 @@ def load_checkpoint(run_dir: str | Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     return torch.load(path, weights_only=False)
+
+
+def config_dict(cfg: Any) -> dict[str, Any]:
+    """A hyper-parameter dataclass as JSON-ready values (tuples become lists)."""
+    return {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in dataclasses.asdict(cfg).items()
+    }
+
+
+def check_same_config(saved: dict[str, Any], cfg: Any, run_dir: str | Path) -> None:
+    """A resume must use the checkpoint's hyper-parameters, or it would not continue that run.
+
+    Raises:
+        ValueError: naming every hyper-parameter that differs from the checkpoint's.
+    """
+    current = config_dict(cfg)
+    differ = [
+        f"{name}: checkpoint {saved.get(name)!r}, now {value!r}"
+        for name, value in current.items()
+        if saved.get(name) != value
+    ]
+    if differ:
+        raise ValueError(
+            f"{run_dir} holds a checkpoint of a run with other hyper-parameters "
+            f"({'; '.join(differ)}); use a new run directory"
+        )
