@@ -78,6 +78,7 @@ def test_random_steps_keep_obs_reward_and_costs_valid(spec_mode: tuple[ProblemSp
         assert all(v >= 0.0 for v in info["costs"].values())
         assert info["cost"] == pytest.approx(sum(info["costs"].values()), abs=1e-9)
         assert all(np.isfinite(v) for v in info["reward_terms"].values())
+        assert reward == pytest.approx(sum(info["reward_terms"].values()), rel=1e-9, abs=1e-9)
         if terminated or truncated:
             obs, _ = env.reset()
 

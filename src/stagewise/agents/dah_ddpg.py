@@ -473,7 +473,6 @@ def greedy_evaluation(
     return {key: value / episodes for key, value in sums.items()}
 
 
-
 def train(
     env_fn: Callable[[], gym.Env],
     cfg: DAHDDPGConfig | None = None,

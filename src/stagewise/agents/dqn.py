@@ -381,7 +381,6 @@ def _auto_reward_scale(buffer: ReplayBuffer) -> float:
     return 1.0 / rms if rms > 0 else 1.0
 
 
-
 def train(
     env_fn: Callable[[], gym.Env],
     cfg: DQNConfig | None = None,

@@ -90,12 +90,13 @@ def run_instance(
         seconds[name] = time.perf_counter() - start
         policies[name] = (env, policy)
     per_episode = {}
+    scale = closed.config.reward_scale
     for name, (env, policy) in policies.items():
         result = evaluate(policy, env, episodes, seed)
         per_episode[name] = {
-            "total": baselines.total_costs(result).tolist(),
-            "material": [e.reward_terms["material"] for e in result.episodes],
-            "penalty": [e.reward_terms["penalty"] for e in result.episodes],
+            "total": baselines.total_costs(result, scale).tolist(),
+            "material": baselines.term_costs(result, "material", scale).tolist(),
+            "penalty": baselines.term_costs(result, "penalty", scale).tolist(),
             "stages": float(np.mean([e.length for e in result.episodes])),
             "violation": {
                 el: float(np.mean([e.costs[f"spec_{el}"] for e in result.episodes]))

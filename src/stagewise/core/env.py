@@ -111,7 +111,7 @@ class ConstrainedEnv(gym.Env[np.ndarray, Any]):
     - ``costs`` (dict): one non-negative magnitude per constraint family,
       always including ``"action_range"`` (amount by which the action left its
       space and was clipped);
-    - ``reward_terms`` (dict): the named parts of the reward;
+    - ``reward_terms`` (dict): the named parts of the reward (they sum to it);
     - ``state`` (dict): the physical state after the step;
     - ``action_mask`` (``discrete`` mode, where the problem defines one): which
       actions are feasible in the new state.

@@ -24,7 +24,9 @@ def test_ccp_is_dearer_in_material_but_rarely_penalized() -> None:
     env = CopperBlendingEnv()
     elements = list(env.config.instance.elements)
     rows = {
-        name: baselines.cost_row(name, evaluate(policy, env, 100, 0), elements)
+        name: baselines.cost_row(
+            name, evaluate(policy, env, 100, 0), elements, env.config.reward_scale
+        )
         for name, policy in (("lp", baselines.lp(env)), ("ccp", baselines.ccp(env)))
     }
     assert rows["ccp"].components["material"] > rows["lp"].components["material"]
@@ -48,7 +50,8 @@ def test_two_stage_rule_plays_two_stages() -> None:
     env = CopperBlendingEnv()
     result = evaluate(baselines.two_stage(env, 0.6, 0.3), env, episodes=5, seed=0)
     assert all(e.length == 2 for e in result.episodes)
-    assert all(e.reward_terms["fixed"] == 2 * env.config.instance.C_f for e in result.episodes)
+    fixed = baselines.term_costs(result, "fixed", env.config.reward_scale)
+    assert np.allclose(fixed, 2 * env.config.instance.C_f)
 
 
 def test_open_loop_baseline_needs_an_open_loop_environment() -> None:

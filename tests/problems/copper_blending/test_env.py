@@ -91,17 +91,19 @@ def test_costs_follow_eqs_8_to_11() -> None:
     env.reset(seed=4)
     _, r1, _, _, info1 = step(env, 0, 0.2, 4.0)
     x1 = info1["state"]["feed"]
-    terms = info1["reward_terms"]
-    assert terms["material"] == pytest.approx(np.dot(inst.price, x1))
-    assert terms["processing"] == pytest.approx(inst.C_e * 4.0)
-    assert terms["fixed"] == inst.C_f and terms["penalty"] == 0.0
-    assert r1 == pytest.approx(-1e-3 * sum(terms.values()))
+    scale = env.config.reward_scale  # reward terms are -scale x each cost (cu)
+    cost = {name: -value / scale for name, value in info1["reward_terms"].items()}
+    assert cost["material"] == pytest.approx(np.dot(inst.price, x1))
+    assert cost["processing"] == pytest.approx(inst.C_e * 4.0)
+    assert cost["fixed"] == pytest.approx(inst.C_f) and cost["penalty"] == 0.0
+    assert r1 == pytest.approx(-1e-3 * sum(cost.values()))
     _, r2, _, _, info2 = env.step(env.encode(STOP))
-    assert r2 == pytest.approx(-1e-3 * sum(info2["reward_terms"].values()))
+    cost2 = {name: -value / scale for name, value in info2["reward_terms"].items()}
+    assert r2 == pytest.approx(-1e-3 * sum(cost2.values()))
     p = info2["state"]["composition"]
     deviation = np.maximum(p - inst.upper, 0) + np.maximum(np.asarray(inst.lower) - p, 0)
-    assert info2["reward_terms"]["processing"] == pytest.approx(inst.C_e * 6.0 + inst.C_e_star * 4)
-    assert info2["reward_terms"]["penalty"] == pytest.approx(inst.C_v * deviation.sum())
+    assert cost2["processing"] == pytest.approx(inst.C_e * 6.0 + inst.C_e_star * 4)
+    assert cost2["penalty"] == pytest.approx(inst.C_v * deviation.sum())
     for j, element in enumerate(inst.elements):
         assert info2["costs"][f"spec_{element}"] == pytest.approx(100 * deviation[j])
     assert info2["cost"] == pytest.approx(100 * deviation.sum())
@@ -169,4 +171,4 @@ def test_vector_env_steps_a_batch() -> None:
     obs, reward, done, _, infos = venv.step(actions)
     assert obs.shape == (4, venv.single_observation_space.shape[0])
     assert reward.shape == (4,) and not done.any()
-    assert np.all(infos["reward_terms"]["material"] > 0)
+    assert np.all(infos["reward_terms"]["material"] < 0)  # minus a positive material cost

@@ -89,7 +89,9 @@ def tune_two_stage(
     means = {}
     for fraction, alpha in itertools.product(fractions, alphas):
         result = evaluate(two_stage(env, fraction, alpha), env, episodes, seed)
-        means[(fraction, alpha)] = float(total_costs(result).mean())
+        means[(fraction, alpha)] = float(
+            total_costs(result, env.unwrapped.config.reward_scale).mean()
+        )
     best = min(means, key=means.__getitem__)
     return best[0], best[1], means
 
@@ -118,9 +120,14 @@ def open_loop(env: gym.Env, episodes: int = 100, seed: int = TRAINING_SEED) -> S
 
 
 # ------------------------------------------------------------------ cost table
-def total_costs(result: Evaluation) -> np.ndarray:
-    """Total cost (cu) of each episode: the sum of its four reward terms."""
-    return np.array([sum(e.reward_terms.values()) for e in result.episodes])
+def term_costs(result: Evaluation, term: str, reward_scale: float) -> np.ndarray:
+    """Cost (cu) of one reward term in each episode (terms are ``-reward_scale x`` cost)."""
+    return np.array([-e.reward_terms[term] / reward_scale for e in result.episodes])
+
+
+def total_costs(result: Evaluation, reward_scale: float) -> np.ndarray:
+    """Total cost (cu) of each episode: minus its reward over ``reward_scale``."""
+    return np.array([-e.reward / reward_scale for e in result.episodes])
 
 
 @dataclass
@@ -137,15 +144,17 @@ class CostRow:
     detail: str = ""
 
 
-def cost_row(name: str, result: Evaluation, elements: list[str], detail: str = "") -> CostRow:
+def cost_row(
+    name: str, result: Evaluation, elements: list[str], reward_scale: float, detail: str = ""
+) -> CostRow:
     """Aggregate an evaluation into a :class:`CostRow` (``rho`` filled by :func:`with_rho`)."""
-    totals = total_costs(result)
+    totals = total_costs(result, reward_scale)
     terms = ("material", "processing", "fixed", "penalty")
     return CostRow(
         name=name,
         total=float(totals.mean()),
         total_se=float(totals.std(ddof=1) / np.sqrt(totals.size)) if totals.size > 1 else 0.0,
-        components={t: float(np.mean([e.reward_terms[t] for e in result.episodes])) for t in terms},
+        components={t: float(term_costs(result, t, reward_scale).mean()) for t in terms},
         violation={
             el: float(np.mean([e.costs[f"spec_{el}"] for e in result.episodes])) for el in elements
         },
@@ -184,7 +193,13 @@ def evaluate_baselines(
         ("open-loop", opened, open_loop(opened, tuning_episodes)),
     ]
     rows = [
-        cost_row(name, evaluate(policy, env, episodes, seed), elements, policy.name)
+        cost_row(
+            name,
+            evaluate(policy, env, episodes, seed),
+            elements,
+            env.config.reward_scale,
+            policy.name,
+        )
         for name, env, policy in candidates
     ]
     return with_rho(rows)

@@ -162,14 +162,15 @@ class CopperBlendingDynamics(Dynamics):
             "slack_lower": slack_lower,
             "deviation": deviation,
         }
-        stage_cost = sum(terms.values())
+        # Reward terms are the parts of the reward: minus each cost, in reward units.
+        reward_terms = {name: -self.config.reward_scale * cost for name, cost in terms.items()}
         return Transition(
             state=next_state,
-            reward=-self.config.reward_scale * stage_cost,
+            reward=sum(reward_terms.values()),
             costs={
                 family: PERCENT * deviation[:, j] for j, family in enumerate(self.cost_families)
             },
-            reward_terms=terms,
+            reward_terms=reward_terms,
             terminated=terminated,
         )
 
@@ -217,7 +218,9 @@ class CopperBlendingEnv(ConstrainedEnv):
 
     **Reward** ``-reward_scale x (c_r + c_e + c_f + c_v)`` (Eqs. 8-11, cu);
     ``info["reward_terms"]`` holds ``material``, ``processing``, ``fixed``,
-    ``penalty`` in cu (positive costs). **Constraint costs**
+    ``penalty``: each ``-reward_scale x`` that cost, so they sum to the reward
+    (:func:`~stagewise.problems.copper_blending.baselines.term_costs` converts
+    them back to cu). **Constraint costs**
     ``info["costs"]["spec_<element>"]``: terminal deviation of that element
     from ``[L, U]`` in wt% (mass-percent points), zero before the end.
 
