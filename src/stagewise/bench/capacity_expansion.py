@@ -111,11 +111,15 @@ def training_episodes(T: int) -> int:
 
 
 def train_dqn(
-    config: CapacityExpansionConfig, seed: int, run_dir: Path, advance: Callable[[int], None]
+    config: CapacityExpansionConfig,
+    seed: int,
+    run_dir: Path,
+    advance: Callable[[int], None],
+    episodes: int,
 ) -> tuple[Policy, float, Any]:
-    """Train DQN with its defaults and this horizon's budget; return policy, seconds, settings."""
+    """Train DQN with its defaults for ``episodes`` episodes; return policy, seconds, settings."""
     dqn = get_agent("dqn")
-    settings = dqn.config(seed=seed, total_steps=training_episodes(config.T) * config.T)
+    settings = dqn.config(seed=seed, total_steps=episodes * config.T)
     start = time.perf_counter()
     policy = dqn.train(
         lambda: gym.make(ENV_ID, config=config, action_mode="discrete"),
@@ -127,15 +131,22 @@ def train_dqn(
 
 
 def run_cell(
-    cell: Cell, out: Path, episodes: int, seed: int, progress_bar: ProgressBar
+    cell: Cell,
+    out: Path,
+    episodes: int,
+    seed: int,
+    progress_bar: ProgressBar,
+    dqn_episodes: int | None = None,
 ) -> tuple[Cell, Any, Policy]:
-    """Solve, train, and evaluate one cell on common random numbers."""
+    """Solve, train (``dqn_episodes``, default :func:`training_episodes`), evaluate one cell."""
     solution = solve(cell.config)
     cell.dp_value, cell.dp_seconds = solution.objective, solution.solve_time
     slug = cell.label.replace(" ", "_").replace("=", "").replace(".", "")
-    steps = training_episodes(cell.config.T) * cell.config.T
-    with progress_bar(f"DQN {cell.label}", steps) as advance:
-        learned, cell.dqn_seconds, _ = train_dqn(cell.config, seed, out / "runs" / slug, advance)
+    budget = dqn_episodes or training_episodes(cell.config.T)
+    with progress_bar(f"DQN {cell.label}", budget * cell.config.T) as advance:
+        learned, cell.dqn_seconds, _ = train_dqn(
+            cell.config, seed, out / "runs" / slug, advance, budget
+        )
 
     def env_fn() -> gym.Env:
         return gym.make(ENV_ID, config=cell.config, action_mode="discrete")
@@ -245,15 +256,22 @@ def reproduce(
     cells: str = "all",
     episodes: int = 20_000,
     seed: int = 0,
+    dqn_episodes: int | None = None,
     **unknown: Any,
 ) -> list[Cell]:
-    """Run the reproduction; write tables and figures under ``out``."""
+    """Run the reproduction; write tables and figures under ``out``.
+
+    Options: ``cells`` (all, table1, example1), ``episodes`` (Monte-Carlo episodes per
+    policy), ``seed`` (DQN seed), ``dqn_episodes`` (training budget; default per horizon).
+    """
     if unknown:
         raise ValueError(
-            f"unknown reproduce option(s) {sorted(unknown)}; use cells, episodes, seed"
+            f"unknown option(s) {sorted(unknown)}; use cells, episodes, seed, dqn_episodes"
         )
     out.mkdir(parents=True, exist_ok=True)
-    results = [run_cell(c, out, episodes, seed, progress_bar) for c in select_cells(cells)]
+    results = [
+        run_cell(c, out, episodes, seed, progress_bar, dqn_episodes) for c in select_cells(cells)
+    ]
     rows = [cell.row() for cell, _, _ in results]
     (out / "table1.md").write_text(markdown(rows))
     with (out / "table1.csv").open("w", newline="") as f:

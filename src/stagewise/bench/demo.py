@@ -30,9 +30,17 @@ ProgressBar = Callable[[str, int], AbstractContextManager[Callable[[int], None]]
 
 
 def run_demo(
-    out: Path, episodes: int, console: Console, progress_bar: ProgressBar, seed: int = 0
+    out: Path,
+    episodes: int,
+    console: Console,
+    progress_bar: ProgressBar,
+    seed: int = 0,
+    steps: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Run the demo, print the table, write ``out/demo.json`` and the policy maps."""
+    """Run the demo, print the table, write ``out/demo.json`` and the policy maps.
+
+    ``steps`` overrides DQN's training budget (its default suits K = 2, T = 3).
+    """
     config = CapacityExpansionConfig()
     out.mkdir(parents=True, exist_ok=True)
     with console.status("exact stochastic DP ..."):
@@ -43,7 +51,7 @@ def run_demo(
     )
 
     dqn = get_agent("dqn")
-    settings = dqn.config(seed=seed)
+    settings = dqn.config(seed=seed, **({} if steps is None else {"total_steps": steps}))
     start = time.perf_counter()
     with progress_bar("train DQN", settings.total_steps) as advance:
         learned = dqn.train(
