@@ -62,7 +62,7 @@ CONFIG_FILE = "agent_config.json"
 class DQNConfig:
     """Hyper-parameters of DQN (defaults tuned on the capacity-expansion problem)."""
 
-    total_steps: int = 72_000
+    total_steps: int = 48_000
     """environment steps to train for (the episode in progress at the limit is completed)"""
     learning_rate: float = 1e-3
     """initial Adam step size alpha"""
@@ -84,7 +84,7 @@ class DQNConfig:
     """per-episode factor: eps_e = max(eps_end, eps_decay * eps_{e-1})"""
     learning_starts: int = 2_000
     """environment steps of pure collection before the first gradient step"""
-    train_frequency: int = 4
+    train_frequency: int = 2
     """environment steps between gradient steps"""
     hidden_sizes: tuple[int, ...] = (64, 64)
     """widths of the Q-network's hidden layers (ReLU)"""
