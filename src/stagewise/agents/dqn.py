@@ -99,7 +99,7 @@ class DQNConfig:
     reward_scale: float | None = None
     """rewards are multiplied by this in the TD loss; None: 1 / RMS of the first
     learning_starts rewards (so that Q-values are O(horizon)); the policy is unaffected"""
-    max_grad_norm: float | None = 10.0
+    max_grad_norm: float | None = None
     """clip the gradient's global L2 norm to this (None: no clipping)"""
     seed: int = 0
     """seed of every generator (network init, exploration, replay sampling, episodes)"""
@@ -351,16 +351,11 @@ class _Learner:
         reward = torch.from_numpy(batch.reward) * scale
         done = torch.from_numpy(batch.done)
         mask = None if batch.next_action_mask is None else torch.from_numpy(batch.next_action_mask)
-        if cfg.double_dqn:
-            # one online pass over s and s' (fewer, larger ops: what costs on CPU is their count)
-            q_both = self.q(torch.cat([obs, next_obs]))
-            q_obs, q_next_online = q_both[: len(obs)], q_both[len(obs) :].detach()
-        else:
-            q_obs, q_next_online = self.q(obs), None
-        with torch.no_grad():
+        with torch.no_grad():  # s' passes need no backward
+            q_next_online = self.q(next_obs) if cfg.double_dqn else None
             q_next_target = self.q_target(next_obs)
             y = td_target(reward, done, q_next_target, q_next_online, mask, cfg.gamma)
-        q_taken = q_obs.gather(1, action).squeeze(1)
+        q_taken = self.q(obs).gather(1, action).squeeze(1)
         loss = F.smooth_l1_loss(q_taken, y) if cfg.huber else F.mse_loss(q_taken, y)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate_at(step, cfg)

@@ -110,14 +110,19 @@ class ReplayBuffer:
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         idx = rng.integers(0, self.size, size=batch_size)
+        # np.take: the same rows as fancy indexing, several times faster on 2-D arrays
+
+        def rows(array: np.ndarray) -> np.ndarray:
+            return np.take(array, idx, axis=0)
+
         return ReplayBatch(
-            obs=self.obs[idx],
-            action=self.action[idx],
-            reward=self.reward[idx],
-            cost=self.cost[idx],
-            next_obs=self.next_obs[idx],
-            done=self.done[idx],
-            next_action_mask=None if self.next_action_mask is None else self.next_action_mask[idx],
+            obs=rows(self.obs),
+            action=rows(self.action),
+            reward=rows(self.reward),
+            cost=rows(self.cost),
+            next_obs=rows(self.next_obs),
+            done=rows(self.done),
+            next_action_mask=None if self.next_action_mask is None else rows(self.next_action_mask),
         )
 
     def state_dict(self) -> dict[str, Any]:
