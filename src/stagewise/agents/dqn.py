@@ -84,9 +84,9 @@ class DQNConfig:
     """per-episode factor: eps_e = max(eps_end, eps_decay * eps_{e-1})"""
     learning_starts: int = 2_000
     """environment steps of pure collection before the first gradient step"""
-    train_frequency: int = 2
+    train_frequency: int = 4
     """environment steps between gradient steps"""
-    hidden_sizes: tuple[int, ...] = (64, 64)
+    hidden_sizes: tuple[int, ...] = (128, 128)
     """widths of the Q-network's hidden layers (ReLU)"""
     double_dqn: bool = True
     """choose x* with the online network, value it with the target network"""
