@@ -31,6 +31,7 @@ import torch
 
 import stagewise.problems  # noqa: F401  (registers the environments)
 from stagewise.agents.dqn import DQNConfig, GreedyQPolicy, train
+from stagewise.bench.capacity_expansion import training_episodes
 from stagewise.problems.capacity_expansion.dp import solve
 from stagewise.problems.capacity_expansion.env import CapacityExpansionEnv
 
@@ -39,9 +40,8 @@ EVAL_SEED = 12_345
 
 
 def dqn_config(K: int, T: int, seed: int = 0) -> DQNConfig:
-    """The benchmark's DQN settings: the defaults, with the budget scaled by the horizon."""
-    episodes = 16_000
-    return DQNConfig(total_steps=episodes * T, seed=seed, torch_threads=1)
+    """The reproduction's DQN settings: the defaults, with its per-horizon episode budget."""
+    return DQNConfig(total_steps=training_episodes(T) * T, seed=seed, torch_threads=1)
 
 
 def _profits(
