@@ -15,9 +15,14 @@ Losses, on a minibatch of ``(s_{n-1}, a_n, r_n, s_n, d_n)`` (Eq. 17):
 ``a^(1) = (1, .)`` stops; ``a^(0) = (0, pi_s(s))`` continues with the S-Actor's
 parameters. Choices this file fixes where the paper is silent:
 
-- ``Q^-(s_n, a_{n+1})`` in Eq. 18 is the expectation over the target F-Actor's
-  flag, ``q_p^- Q^-(s_n, a^(1)) + (1 - q_p^-) Q^-(s_n, a^(0))``, the same
-  enumeration as Eq. 19 (lower variance than sampling the flag).
+- ``Q^-(s_n, a_{n+1})`` in Eq. 18 enumerates both flags as Eq. 19 does, with
+  ``a^(0) = (0, pi_s^-(s_n))``, and takes the better one,
+  ``max(Q^-(s_n, a^(1)), Q^-(s_n, a^(0)))`` (``next_flag="max"``): the value of
+  the greedy policy that is evaluated and deployed. The alternative
+  ``next_flag="expected"``, ``q_p^- Q^-(s_n, a^(1)) + (1 - q_p^-) Q^-(s_n, a^(0))``,
+  values a stage by the F-Actor's still undecided coin (``q_p`` near 0.5 early
+  on) and so undervalues continuing at ``s_0`` whenever a further stage is
+  costly; on copper blending it kept the greedy policy at single-stage CCP.
 - On stop the environment replaces the continuous parameters by its own final
   stage rule (Eqs. 14-15), so the Critic sees them as zeros when ``q_f = 1``
   (``stop_overrides_params``).
