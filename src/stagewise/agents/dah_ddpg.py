@@ -84,7 +84,7 @@ NEXT_FLAGS = ("max", "expected")
 class DAHDDPGConfig:
     """Hyper-parameters of DAH-DDPG (Algorithm 1's inputs; defaults tuned on copper blending)."""
 
-    total_steps: int = 40_000
+    total_steps: int = 30_000
     """environment steps to train for, guided episodes included (the last episode completes)"""
     seed: int = 0
     """seed of every generator (network init, exploration, replay sampling, episodes)"""
@@ -120,8 +120,10 @@ class DAHDDPGConfig:
     """n_bc, minibatch size"""
     buffer_size: int = 100_000
     """n_bf, replay buffer capacity (transitions)"""
-    guided_episodes: int = 200
-    """n_in, guided episodes (random two- and three-stage decisions) preloaded in the buffer"""
+    guided_episodes: int = 2_000
+    """n_in, guided episodes (random two- and three-stage decisions) preloaded in the buffer;
+    enough of them (2,000 on copper blending, about 5,000 steps) that the Critic sees the
+    states that follow good first stages before the actors can find those stages"""
     max_stages: int | None = None
     """T: the stop flag is forced at this stage (None: the environment's own limit applies)"""
     next_flag: str = "max"
@@ -135,11 +137,11 @@ class DAHDDPGConfig:
     reward_scale: float | None = None
     """rewards are multiplied by this in Eq. 18; None: 1 / std of the guided episodes'
     returns; the policy is unaffected"""
-    eval_interval: int = 4_000
+    eval_interval: int = 1_000
     """environment steps between greedy evaluations (early stopping, progress.csv rows)"""
     eval_episodes: int = 100
     """greedy episodes per evaluation (fixed seeds, common random numbers across evaluations)"""
-    patience: int = 5
+    patience: int = 0
     """early stopping: evaluations without improvement before training ends (0: never)"""
     torch_threads: int = 1
     """torch intra-op threads"""
