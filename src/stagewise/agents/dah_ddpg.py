@@ -123,7 +123,8 @@ class DAHDDPGConfig:
     guided_episodes: int = 2_000
     """n_in, guided episodes (random two- and three-stage decisions) preloaded in the buffer;
     enough of them (2,000 on copper blending, about 5,000 steps) that the Critic sees the
-    states that follow good first stages before the actors can find those stages"""
+    states that follow good first stages before the actors can find those stages; they use
+    at most half of total_steps"""
     max_stages: int | None = None
     """T: the stop flag is forced at this stage (None: the environment's own limit applies)"""
     next_flag: str = "max"
@@ -597,10 +598,14 @@ def _preload_guided(
     n_params: int,
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Algorithm 1, line 2: random two- and three-stage episodes fill the buffer."""
+    """Algorithm 1, line 2: random two- and three-stage episodes fill the buffer.
+
+    They stop early once they have used half of ``total_steps``, so that a short run
+    still trains and evaluates its actors.
+    """
     returns = []
     for _ in range(cfg.guided_episodes):
-        if c.global_step >= cfg.total_steps:
+        if c.global_step >= cfg.total_steps // 2:
             break
         stages = int(rng.integers(2, 4))
         total, length = _episode(
