@@ -5,8 +5,8 @@ tune the two-stage rules, and evaluate DRL-CCP, single-stage LP/CCP, the
 tuned closed-loop rule and the tuned open-loop rule on the same draws (episode
 k from seed k). Prints rho (Eq. 33) per instance, the training CPU time of the
 process (one torch thread; targets 5E24M <= 180 s, 20E100M <= 600 s) beside its
-wall time, and the checks "mean rho <= 0.80", "DRL-CCP < open loop < CCP" and
-"DRL-CCP < tuned rule".
+wall time, and the checks "mean rho <= 0.80", "DRL-CCP < open loop", "open loop <
+CCP" (the paper's ordering, a property of the baseline) and "DRL-CCP < tuned rule".
 
     PYTHONPATH=src python benchmarks/dah_ddpg_copper.py \
         [--instances 5E24M-LH-0,20E100M-LH-0] [--episodes 1000] [--steps N] [--jobs 1]
@@ -66,8 +66,10 @@ def main() -> None:
     mean = {m: sum(r["rho"][m] for r in results) / len(results) for m in METHODS}
     print("mean rho: " + ", ".join(f"{m} {v:.3f}" for m, v in mean.items()))
     print(f"mean DRL-CCP rho <= 0.80: {mean['drl'] <= 0.80} ({mean['drl']:.3f})")
-    order = all(r["rho"]["drl"] < r["rho"]["open-loop-rule"] < 1.0 for r in results)
-    print(f"DRL-CCP < open-loop rule < CCP on every instance: {order}")
+    below_open = all(r["rho"]["drl"] < r["rho"]["open-loop-rule"] for r in results)
+    print(f"DRL-CCP < open-loop rule on every instance: {below_open}")
+    open_below_ccp = all(r["rho"]["open-loop-rule"] < 1.0 for r in results)
+    print(f"open-loop rule < CCP on every instance (paper's ordering): {open_below_ccp}")
     print(f"DRL-CCP beats the tuned rule on average: {mean['drl'] < mean['rule']}")
     print(f"wall time {time.perf_counter() - start:.0f} s")
 
