@@ -27,20 +27,26 @@ parameters. Choices this file fixes where the paper is silent:
   stage rule (Eqs. 14-15), so the Critic sees them as zeros when ``q_f = 1``
   (``stop_overrides_params``).
 - "Non-terminal" in Eq. 20 means ``q_f = 0`` and ``d_n = 0`` in the sample.
-- The greedy policy stops when ``q_p > 0.5``. Early stopping keeps the actors of
-  the best greedy evaluation (fixed seeds) and ends training after
-  ``patience`` evaluations without improvement.
+- The greedy policy stops when ``q_p > 0.5``. Training keeps the actors of the
+  best greedy evaluation (fixed seeds, every ``eval_interval`` steps) and, if
+  ``patience > 0``, ends after ``patience`` evaluations without improvement.
+- Speed on small networks, where per-operation overhead dominates: the Critic
+  evaluates ``a^(1)`` and ``a^(0)`` in one batched pass, the F- and S-Actor
+  losses share one backward pass with the Critic's parameters frozen, and the
+  three target networks are averaged in one fused call.
 
 Algorithm 1 as run here: guided episodes (random two- or three-stage
-decisions) fill the buffer first; each episode acts with probability
-``epsilon`` uniformly at random in the action space, otherwise by Eq. 13 and
-the S-Actor (plus Gaussian noise ``action_noise``); in every ``f_t``-th
-episode each stage is followed by ``updates_per_step`` gradient steps, the
-F-Actor at each one and the S-Actor at every ``s_actor_interval``-th (the
-F-Actor converges more slowly, Section 3.5). ``max_stages`` forces the stop
-flag at stage ``T``. Episodes start from ``env.reset(seed)`` with seeds from the
-agent's generator and checkpoints are taken between episodes, so a resumed
-run ends with the parameters of an uninterrupted one.
+decisions, ``n_in = 2,000``: many, so that the Critic knows the states after
+good first stages before the actors reach them) fill the buffer first; each
+episode acts with probability ``epsilon`` uniformly at random in the action
+space, otherwise by Eq. 13 and the S-Actor (plus Gaussian noise
+``action_noise``); in every ``f_t``-th episode each stage is followed by
+``updates_per_step`` gradient steps, the F-Actor at each one and the S-Actor
+at every ``s_actor_interval``-th (the F-Actor converges more slowly, Section
+3.5). ``max_stages`` forces the stop flag at stage ``T``. Episodes start from
+``env.reset(seed)`` with seeds from the agent's generator and checkpoints are
+taken between episodes, so a resumed run ends with the parameters of an
+uninterrupted one.
 """
 
 from __future__ import annotations
