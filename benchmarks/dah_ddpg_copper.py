@@ -19,11 +19,22 @@ import os
 import tempfile
 import time
 
+import numpy as np
+
 from stagewise.bench.copper import run_instance
 from stagewise.bench.executor import Job, run_jobs
 
 TRAIN_SECONDS_TARGET = {"5E24M": 180.0, "20E100M": 600.0}
 METHODS = ("lp", "open-loop-rule", "rule", "drl")
+
+
+def paired_difference(result: dict, method: str, baseline: str) -> tuple[float, float]:
+    """Mean and standard error of ``(C_method - C_baseline) / C_CCP`` over the shared episodes."""
+    totals = result["episodes"]
+    diff = (np.array(totals[method]["total"]) - np.array(totals[baseline]["total"])) / result[
+        "ccp_cost"
+    ]
+    return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(diff.size))
 
 
 def main() -> None:
@@ -53,15 +64,17 @@ def main() -> None:
         ]
         results = run_jobs(jobs, backend="local" if args.jobs > 1 else "inline", workers=args.jobs)
     print("| instance | C_CCP (cu) | " + " | ".join(f"rho {m}" for m in METHODS), end="")
-    print(" | DRL stages | train CPU (s) | train wall (s) | train target (s) |")
-    print("| --- " * (len(METHODS) + 6) + "|")
+    print(" | DRL - rule (s.e.) | DRL stages | train CPU (s) | train wall (s) | target (s) |")
+    print("| --- " * (len(METHODS) + 7) + "|")
     for r in results:
         scale = r["instance"].split("-")[0]
         rhos = " | ".join(f"{r['rho'][m]:.3f}" for m in METHODS)
         target = TRAIN_SECONDS_TARGET.get(scale, float("nan"))
         cpu, wall = r["train_cpu_seconds"]["drl"], r["train_seconds"]["drl"]
         stages = r["episodes"]["drl"]["stages"]
-        print(f"| {r['instance']} | {r['ccp_cost']:,.0f} | {rhos} | {stages:.2f} | ", end="")
+        gain, gain_se = paired_difference(r, "drl", "rule")
+        print(f"| {r['instance']} | {r['ccp_cost']:,.0f} | {rhos} | ", end="")
+        print(f"{gain:+.4f} ({gain_se:.4f}) | {stages:.2f} | ", end="")
         print(f"{cpu:.0f} | {wall:.0f} | {target:.0f} |")
     mean = {m: sum(r["rho"][m] for r in results) / len(results) for m in METHODS}
     print("mean rho: " + ", ".join(f"{m} {v:.3f}" for m, v in mean.items()))
