@@ -121,7 +121,6 @@ class DAHDDPGConfig:
     critic_warmup: int = 2_000
     """gradient steps on L_c alone before the actors learn (an untrained critic drives the
     S-Actor's tanh into saturation, where Eq. 20 has no gradient left)"""
-    """the S-Actor is updated at every s_actor_interval-th gradient step, the F-Actor at each"""
     batch_size: int = 128
     """n_bc, minibatch size"""
     buffer_size: int = 100_000
