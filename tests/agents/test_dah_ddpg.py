@@ -16,6 +16,7 @@ from stagewise.agents import get_agent
 from stagewise.agents.common.checkpoint import load_checkpoint
 from stagewise.agents.dah_ddpg import (
     DAHDDPGConfig,
+    _Learner,
     bellman_target,
     critic_loss,
     f_actor_loss,
@@ -212,3 +213,43 @@ def test_non_hybrid_action_space_and_bad_config_are_rejected(tmp_path: Path) -> 
     with pytest.raises(ValueError, match="other hyper-parameters"):
         train(StopOrContinue, _toy_config(total_steps=100), tmp_path / "run")
         train(StopOrContinue, _toy_config(total_steps=100, lr_c=1e-2), tmp_path / "run")
+
+
+@pytest.mark.parametrize("next_flag", ["max", "expected"])
+def test_eq18_next_value_enumerates_both_flags_of_the_target_networks(next_flag: str) -> None:
+    torch.manual_seed(0)
+    learner = _Learner(3, 2, _toy_config(next_flag=next_flag, hidden_sizes=(8,)))
+    next_obs = torch.randn(5, 3)
+    with torch.no_grad():
+        params = learner.s_target(next_obs)
+        q_stop = learner.critic_target(next_obs, torch.ones(5), params)
+        q_continue = learner.critic_target(next_obs, torch.zeros(5), params)
+        q_p = learner.f_target(next_obs)
+        value = learner.next_value(next_obs)
+    if next_flag == "max":
+        expected = torch.maximum(q_stop, q_continue)
+    else:
+        expected = q_p * q_stop + (1.0 - q_p) * q_continue
+    assert torch.allclose(value, expected, atol=1e-6)
+    # the two rules differ whenever the F-Actor is undecided and the branches differ
+    assert not torch.allclose(
+        torch.maximum(q_stop, q_continue), q_p * q_stop + (1.0 - q_p) * q_continue
+    )
+
+
+def test_actor_step_leaves_the_critic_unchanged_and_moves_both_actors() -> None:
+    torch.manual_seed(0)
+    learner = _Learner(3, 2, _toy_config(critic_warmup=0, s_actor_interval=1, hidden_sizes=(8,)))
+    obs = torch.randn(16, 3)
+    before = {
+        name: [p.detach().clone() for p in getattr(learner, name).parameters()]
+        for name in ("critic", "f_actor", "s_actor")
+    }
+    learner.updates = 1
+    losses = learner._actor_step(obs, torch.zeros(16), torch.zeros(16))
+    assert np.isfinite(losses["f_actor_loss"]) and np.isfinite(losses["s_actor_loss"])
+    after = {name: list(getattr(learner, name).parameters()) for name in before}
+    assert all(torch.equal(a, b) for a, b in zip(before["critic"], after["critic"], strict=True))
+    for name in ("f_actor", "s_actor"):
+        assert any(not torch.equal(a, b) for a, b in zip(before[name], after[name], strict=True))
+    assert all(p.requires_grad for p in learner.critic.parameters())

@@ -15,27 +15,38 @@ Losses, on a minibatch of ``(s_{n-1}, a_n, r_n, s_n, d_n)`` (Eq. 17):
 ``a^(1) = (1, .)`` stops; ``a^(0) = (0, pi_s(s))`` continues with the S-Actor's
 parameters. Choices this file fixes where the paper is silent:
 
-- ``Q^-(s_n, a_{n+1})`` in Eq. 18 is the expectation over the target F-Actor's
-  flag, ``q_p^- Q^-(s_n, a^(1)) + (1 - q_p^-) Q^-(s_n, a^(0))``, the same
-  enumeration as Eq. 19 (lower variance than sampling the flag).
+- ``Q^-(s_n, a_{n+1})`` in Eq. 18 enumerates both flags as Eq. 19 does, with
+  ``a^(0) = (0, pi_s^-(s_n))``, and takes the better one,
+  ``max(Q^-(s_n, a^(1)), Q^-(s_n, a^(0)))`` (``next_flag="max"``): the value of
+  the greedy policy that is evaluated and deployed. The alternative
+  ``next_flag="expected"``, ``q_p^- Q^-(s_n, a^(1)) + (1 - q_p^-) Q^-(s_n, a^(0))``,
+  values a stage by the F-Actor's still undecided coin (``q_p`` near 0.5 early
+  on) and so undervalues continuing at ``s_0`` whenever a further stage is
+  costly; on copper blending it kept the greedy policy at single-stage CCP.
 - On stop the environment replaces the continuous parameters by its own final
   stage rule (Eqs. 14-15), so the Critic sees them as zeros when ``q_f = 1``
   (``stop_overrides_params``).
 - "Non-terminal" in Eq. 20 means ``q_f = 0`` and ``d_n = 0`` in the sample.
-- The greedy policy stops when ``q_p > 0.5``. Early stopping keeps the actors of
-  the best greedy evaluation (fixed seeds) and ends training after
-  ``patience`` evaluations without improvement.
+- The greedy policy stops when ``q_p > 0.5``. Training keeps the actors of the
+  best greedy evaluation (fixed seeds, every ``eval_interval`` steps) and, if
+  ``patience > 0``, ends after ``patience`` evaluations without improvement.
+- Speed on small networks, where per-operation overhead dominates: the Critic
+  evaluates ``a^(1)`` and ``a^(0)`` in one batched pass, the F- and S-Actor
+  losses share one backward pass with the Critic's parameters frozen, and the
+  three target networks are averaged in one fused call.
 
 Algorithm 1 as run here: guided episodes (random two- or three-stage
-decisions) fill the buffer first; each episode acts with probability
-``epsilon`` uniformly at random in the action space, otherwise by Eq. 13 and
-the S-Actor (plus Gaussian noise ``action_noise``); in every ``f_t``-th
-episode each stage is followed by ``updates_per_step`` gradient steps, the
-F-Actor at each one and the S-Actor at every ``s_actor_interval``-th (the
-F-Actor converges more slowly, Section 3.5). ``max_stages`` forces the stop
-flag at stage ``T``. Episodes start from ``env.reset(seed)`` with seeds from the
-agent's generator and checkpoints are taken between episodes, so a resumed
-run ends with the parameters of an uninterrupted one.
+decisions, ``n_in = 2,000``: many, so that the Critic knows the states after
+good first stages before the actors reach them) fill the buffer first; each
+episode acts with probability ``epsilon`` uniformly at random in the action
+space, otherwise by Eq. 13 and the S-Actor (plus Gaussian noise
+``action_noise``); in every ``f_t``-th episode each stage is followed by
+``updates_per_step`` gradient steps, the F-Actor at each one and the S-Actor
+at every ``s_actor_interval``-th (the F-Actor converges more slowly, Section
+3.5). ``max_stages`` forces the stop flag at stage ``T``. Episodes start from
+``env.reset(seed)`` with seeds from the agent's generator and checkpoints are
+taken between episodes, so a resumed run ends with the parameters of an
+uninterrupted one.
 """
 
 from __future__ import annotations
@@ -64,7 +75,7 @@ from stagewise.agents.common.checkpoint import (
     save_checkpoint,
 )
 from stagewise.agents.common.logger import ProgressLogger
-from stagewise.agents.common.networks import mlp, soft_update
+from stagewise.agents.common.networks import mlp
 from stagewise.agents.common.replay import ReplayBatch, ReplayBuffer
 from stagewise.agents.common.seeding import seed_everything
 
@@ -72,13 +83,14 @@ POLICY_FILE = "policy.pt"
 CONFIG_FILE = "agent_config.json"
 # Greedy evaluation episodes use seeds from here on, away from benchmark seeds 0, 1, ...
 EVAL_SEED = 2_000_000
+NEXT_FLAGS = ("max", "expected")
 
 
 @dataclass
 class DAHDDPGConfig:
     """Hyper-parameters of DAH-DDPG (Algorithm 1's inputs; defaults tuned on copper blending)."""
 
-    total_steps: int = 40_000
+    total_steps: int = 30_000
     """environment steps to train for, guided episodes included (the last episode completes)"""
     seed: int = 0
     """seed of every generator (network init, exploration, replay sampling, episodes)"""
@@ -109,15 +121,20 @@ class DAHDDPGConfig:
     critic_warmup: int = 2_000
     """gradient steps on L_c alone before the actors learn (an untrained critic drives the
     S-Actor's tanh into saturation, where Eq. 20 has no gradient left)"""
-    """the S-Actor is updated at every s_actor_interval-th gradient step, the F-Actor at each"""
     batch_size: int = 128
     """n_bc, minibatch size"""
     buffer_size: int = 100_000
     """n_bf, replay buffer capacity (transitions)"""
-    guided_episodes: int = 200
-    """n_in, guided episodes (random two- and three-stage decisions) preloaded in the buffer"""
+    guided_episodes: int = 2_000
+    """n_in, guided episodes (random two- and three-stage decisions) preloaded in the buffer;
+    enough of them (2,000 on copper blending, about 5,000 steps) that the Critic sees the
+    states that follow good first stages before the actors can find those stages; they use
+    at most half of total_steps"""
     max_stages: int | None = None
     """T: the stop flag is forced at this stage (None: the environment's own limit applies)"""
+    next_flag: str = "max"
+    """the next stage's flag in Eq. 18's target: "max" (the better of stopping and
+    continuing, Q^- at the greedy flag) or "expected" (weighted by the target F-Actor's q_p)"""
     stop_overrides_params: bool = True
     """the environment ignores the continuous parameters on stop (Eqs. 14-15): the Critic
     sees them as zeros when q_f = 1"""
@@ -126,11 +143,11 @@ class DAHDDPGConfig:
     reward_scale: float | None = None
     """rewards are multiplied by this in Eq. 18; None: 1 / std of the guided episodes'
     returns; the policy is unaffected"""
-    eval_interval: int = 4_000
+    eval_interval: int = 1_000
     """environment steps between greedy evaluations (early stopping, progress.csv rows)"""
     eval_episodes: int = 100
     """greedy episodes per evaluation (fixed seeds, common random numbers across evaluations)"""
-    patience: int = 5
+    patience: int = 0
     """early stopping: evaluations without improvement before training ends (0: never)"""
     torch_threads: int = 1
     """torch intra-op threads"""
@@ -167,6 +184,8 @@ class DAHDDPGConfig:
                 problems.append(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not self.action_noise >= 0:
             problems.append(f"action_noise must be >= 0, got {self.action_noise}")
+        if self.next_flag not in NEXT_FLAGS:
+            problems.append(f"next_flag must be one of {NEXT_FLAGS}, got {self.next_flag!r}")
         if self.max_stages is not None and self.max_stages < 1:
             problems.append(f"max_stages must be >= 1 or None, got {self.max_stages}")
         if self.reward_scale is not None and not self.reward_scale > 0:
@@ -238,6 +257,15 @@ class Critic(nn.Module):
             params = params * (1.0 - stop).unsqueeze(-1)
         return self.net(torch.cat([obs, stop.unsqueeze(-1), params], dim=-1)).squeeze(-1)
 
+    def both_flags(
+        self, obs: torch.Tensor, params: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(Q(s, a^(1)), Q(s, a^(0)))`` with ``a^(q) = (q, params)``, in one forward pass."""
+        n = obs.shape[0]
+        stop = torch.cat([torch.ones(n), torch.zeros(n)])
+        q = self.forward(obs.repeat(2, 1), stop, params.repeat(2, 1))
+        return q[:n], q[n:]
+
 
 # ------------------------------------------------------------------- policy
 def env_action(stop: bool, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -285,6 +313,14 @@ class _Learner:
         self.c_opt = torch.optim.Adam(self.critic.parameters(), lr=cfg.lr_c, fused=True)
         self.cfg = cfg
         self.updates = 0
+        pairs = (
+            (self.f_target, self.f_actor),
+            (self.s_target, self.s_actor),
+            (self.critic_target, self.critic),
+        )
+        self._target_params = [p for t, _ in pairs for p in t.parameters()]
+        self._online_params = [p for _, o in pairs for p in o.parameters()]
+        self._critic_params = list(self.critic.parameters())
 
     def modules(self) -> dict[str, Any]:
         return {
@@ -301,22 +337,16 @@ class _Learner:
 
     def update(self, batch: ReplayBatch, scale: float) -> dict[str, float]:
         """One gradient step on ``L_c`` and ``L_f`` (and ``L_s`` every ``s_actor_interval``)."""
-        obs = torch.as_tensor(batch.obs)
-        next_obs = torch.as_tensor(batch.next_obs)
-        stop = torch.as_tensor(batch.action[:, 0])
-        params = torch.as_tensor(batch.action[:, 1:])
-        reward = torch.as_tensor(batch.reward) * scale
-        done = torch.as_tensor(batch.done, dtype=torch.float32)
-        ones, zeros = torch.ones_like(stop), torch.zeros_like(stop)
+        obs = torch.from_numpy(batch.obs)
+        action = torch.from_numpy(batch.action)
+        stop, params = action[:, 0], action[:, 1:]
+        reward = torch.from_numpy(batch.reward) * scale
+        done = torch.from_numpy(batch.done).float()
         with torch.no_grad():
-            q_p_next = self.f_target(next_obs)
-            next_params = self.s_target(next_obs)
-            next_value = q_p_next * self.critic_target(next_obs, ones, next_params) + (
-                1.0 - q_p_next
-            ) * self.critic_target(next_obs, zeros, next_params)
+            next_value = self.next_value(torch.from_numpy(batch.next_obs))
             target = bellman_target(reward, done, next_value, self.cfg.gamma)
         loss_c = critic_loss(self.critic(obs, stop, params), target)
-        self.c_opt.zero_grad()
+        self.c_opt.zero_grad(set_to_none=True)
         loss_c.backward()
         self.c_opt.step()
 
@@ -328,33 +358,47 @@ class _Learner:
         }
         if self.updates > self.cfg.critic_warmup:
             losses |= self._actor_step(obs, stop, done)
-        for target_net, net in (
-            (self.f_target, self.f_actor),
-            (self.s_target, self.s_actor),
-            (self.critic_target, self.critic),
-        ):
-            soft_update(target_net, net, self.cfg.psi)
+        # Polyak averaging of the three target networks in one fused call
+        with torch.no_grad():
+            torch._foreach_lerp_(self._target_params, self._online_params, self.cfg.psi)
         return losses
 
+    def next_value(self, next_obs: torch.Tensor) -> torch.Tensor:
+        """``Q^-(s_n, a_{n+1})`` of Eq. 18 from the target networks (see ``next_flag``)."""
+        q_stop, q_continue = self.critic_target.both_flags(next_obs, self.s_target(next_obs))
+        if self.cfg.next_flag == "max":
+            return torch.maximum(q_stop, q_continue)
+        q_p = self.f_target(next_obs)
+        return q_p * q_stop + (1.0 - q_p) * q_continue
+
     def _actor_step(self, obs: torch.Tensor, stop: torch.Tensor, done: torch.Tensor):
-        """Eq. 19 on the F-Actor, and Eq. 20 on the S-Actor every ``s_actor_interval`` steps."""
-        ones, zeros = torch.ones_like(stop), torch.zeros_like(stop)
-        with torch.no_grad():
+        """Eq. 19 on the F-Actor, and Eq. 20 on the S-Actor every ``s_actor_interval`` steps.
+
+        Both losses share one Critic pass over ``a^(1)`` and ``a^(0)`` and one backward
+        pass; the Critic's own parameters are frozen meanwhile (no gradient is computed
+        for them).
+        """
+        train_s = self.updates % self.cfg.s_actor_interval == 0
+        for p in self._critic_params:
+            p.requires_grad_(False)
+        with torch.set_grad_enabled(train_s):
             own_params = self.s_actor(obs)
-            q_stop = self.critic(obs, ones, own_params)
-            q_continue = self.critic(obs, zeros, own_params)
-        loss_f = f_actor_loss(self.f_actor(obs), q_stop, q_continue)
-        self.f_opt.zero_grad()
-        loss_f.backward()
-        self.f_opt.step()
+        q_stop, q_continue = self.critic.both_flags(obs, own_params)
+        loss_f = f_actor_loss(self.f_actor(obs), q_stop.detach(), q_continue.detach())
         losses = {"f_actor_loss": loss_f.item()}
-        if self.updates % self.cfg.s_actor_interval == 0:
-            non_terminal = (1.0 - stop) * (1.0 - done)
-            s_loss = s_actor_loss(self.critic(obs, zeros, self.s_actor(obs)), non_terminal)
-            self.s_opt.zero_grad()
-            s_loss.backward()
+        self.f_opt.zero_grad(set_to_none=True)
+        total = loss_f
+        if train_s:
+            loss_s = s_actor_loss(q_continue, (1.0 - stop) * (1.0 - done))
+            self.s_opt.zero_grad(set_to_none=True)
+            total = total + loss_s
+            losses["s_actor_loss"] = loss_s.item()
+        total.backward()
+        self.f_opt.step()
+        if train_s:
             self.s_opt.step()
-            losses["s_actor_loss"] = s_loss.item()
+        for p in self._critic_params:
+            p.requires_grad_(True)
         return losses
 
 
@@ -559,10 +603,14 @@ def _preload_guided(
     n_params: int,
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Algorithm 1, line 2: random two- and three-stage episodes fill the buffer."""
+    """Algorithm 1, line 2: random two- and three-stage episodes fill the buffer.
+
+    They stop early once they have used half of ``total_steps``, so that a short run
+    still trains and evaluates its actors.
+    """
     returns = []
     for _ in range(cfg.guided_episodes):
-        if c.global_step >= cfg.total_steps:
+        if c.global_step >= cfg.total_steps // 2:
             break
         stages = int(rng.integers(2, 4))
         total, length = _episode(

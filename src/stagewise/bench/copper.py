@@ -75,11 +75,12 @@ def run_instance(
         "open-loop-rule": (opened, baselines.open_loop(opened, TUNING_EPISODES)),
     }
     seconds: dict[str, float] = {}
+    cpu_seconds: dict[str, float] = {}
     trained = [("drl", "closed", closed)]
     if open_loop == "agent":
         trained.append(("drl-open", "open", opened))
     for name, feedback, env in trained:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         policy = train(
             lambda f=feedback: CopperBlendingEnv(
                 {"instance": instance, "feedback": f}, action_mode="hybrid"
@@ -88,6 +89,8 @@ def run_instance(
             Path(run_dir) / name,
         )
         seconds[name] = time.perf_counter() - start
+        # CPU seconds of this process: the training cost whatever else shares the cores
+        cpu_seconds[name] = time.process_time() - cpu_start
         policies[name] = (env, policy)
     per_episode = {}
     scale = closed.config.reward_scale
@@ -110,6 +113,7 @@ def run_instance(
         "ccp_cost": base,
         "rho": {n: float(np.mean(v["total"])) / base for n, v in per_episode.items()},
         "train_seconds": seconds,
+        "train_cpu_seconds": cpu_seconds,
         "rule": policies["rule"][1].name,
         "episodes": per_episode,
         "run_dir": run_dir,
@@ -201,6 +205,7 @@ def write_outputs(out: Path, results: list[dict[str, Any]], console: Console) ->
         row = {"scale": scale, "mix": mix, "repeat": repeat, "C_ccp": round(r["ccp_cost"], 1)}
         row |= {f"rho_{m}": round(r["rho"][m], 4) for m in methods}
         row |= {f"train_s_{k}": round(v, 1) for k, v in r["train_seconds"].items()}
+        row |= {f"train_cpu_s_{k}": round(v, 1) for k, v in r.get("train_cpu_seconds", {}).items()}
         row |= {"stages_drl": r["episodes"]["drl"]["stages"], "rule": r["rule"]}
         cell_rows.append(row)
     _write_csv(out / "cells.csv", cell_rows)

@@ -113,3 +113,31 @@ def test_lower_level_survives_pickling_with_identical_feeds() -> None:
     clone = pickle.loads(pickle.dumps(lp))
     again = clone.solve(0.9, 4.0)
     assert np.allclose(first.x, again.x) and first.material_cost == again.material_cost
+
+
+class _FirstRunFails:
+    """A HiGHS proxy whose first ``run()`` does nothing, as a warm start that ends without
+    a status: the model was just changed, so its status reads "Not Set"."""
+
+    def __init__(self, highs: object):
+        self._highs, self.runs = highs, 0
+
+    def run(self) -> None:
+        self.runs += 1
+        if self.runs > 1:
+            self._highs.run()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._highs, name)
+
+
+def test_a_warm_solve_that_ends_without_status_is_retried_from_scratch() -> None:
+    lp = ChanceConstrainedLP(H62)
+    expected = lp.solve(0.9, 4.0)
+    lp.solve(0.5, 6.0)  # move the warm start elsewhere
+    proxy = _FirstRunFails(lp._highs)
+    lp._highs = proxy
+    again = lp.solve(0.9, 4.0)
+    assert proxy.runs == 2
+    assert again.material_cost == pytest.approx(expected.material_cost, rel=1e-9)
+    assert np.allclose(again.x, expected.x, atol=1e-9)

@@ -154,6 +154,11 @@ class ChanceConstrainedLP:
         h.changeRowsBounds(2 * n + 1, self._row_index, row_low, row_up)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            # The warm-started simplex rarely ends without a status (seen once in ~50,000
+            # re-solves on 20E100M-LH-0; the same request solves cold): retry from scratch.
+            h.clearSolver()
+            h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"HiGHS returned {h.modelStatusToString(h.getModelStatus())}")
         return _feed(np.asarray(h.getSolution().col_value), self.price, inv, n, m, z)
 
