@@ -42,8 +42,8 @@ from stagewise.agents.common.costs import CostSpec
 from stagewise.agents.common.lagrange import LagrangeMultipliers
 from stagewise.agents.common.logger import ProgressLogger
 from stagewise.agents.common.networks import mlp, soft_update
+from stagewise.agents.common.replay import ReplayBatch, ReplayBuffer
 from stagewise.agents.common.seeding import seed_everything
-from stagewise.agents.common.transitions import TransitionBuffer
 from stagewise.agents.common.vector import (
     EpisodeTracker,
     episode_stats,
@@ -184,20 +184,21 @@ class OffPolicyLearner:
             critic_params += list(self.cost_critic.parameters())
         self.critic_opt = torch.optim.Adam(critic_params, lr=cfg.critic_lr)
 
-    def update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+    def update(self, batch: ReplayBatch) -> dict[str, float]:
         """One gradient step on the critics, the actor, then the targets."""
-        obs, act, next_obs = batch["obs"], batch["act"], batch["next_obs"]
-        keep = 1.0 - batch["terminated"]
+        obs, act = torch.from_numpy(batch.obs), torch.from_numpy(batch.action)
+        next_obs = torch.from_numpy(batch.next_obs)
+        keep = 1.0 - torch.from_numpy(batch.done).float()
         with torch.no_grad():
             next_act = self.actor_target(next_obs)
-            target = batch["reward"] + self.cfg.gamma * keep * self.critic_target(
+            target = torch.from_numpy(batch.reward) + self.cfg.gamma * keep * self.critic_target(
                 next_obs, next_act
             ).squeeze(-1)
         critic_loss = ((self.critic(obs, act).squeeze(-1) - target) ** 2).mean()
         logs = {"loss_q": float(critic_loss.detach())}
         if self.cost_critic is not None:
             with torch.no_grad():
-                cost_target = batch["cost"] + self.cfg.cost_gamma * keep.unsqueeze(
+                cost_target = torch.from_numpy(batch.cost) + self.cfg.cost_gamma * keep.unsqueeze(
                     -1
                 ) * self.cost_critic_target(next_obs, next_act)
             cost_loss = ((self.cost_critic(obs, act) - cost_target) ** 2).mean()
@@ -296,7 +297,12 @@ def train_offpolicy(
         obs_space, act_space, costs, cfg, multipliers(costs.k) if multipliers else None
     )
     act_dim = int(np.prod(act_space.shape))
-    buffer = TransitionBuffer(cfg.buffer_size, int(np.prod(obs_space.shape)), act_dim, costs.k)
+    buffer = ReplayBuffer(
+        cfg.buffer_size,
+        (int(np.prod(obs_space.shape)),),
+        action_shape=(act_dim,),
+        cost_shape=(costs.k,),
+    )
     tracker = EpisodeTracker(cfg.num_envs, costs.k)
     logger = ProgressLogger(run_dir, cfg.tensorboard)
     epochs = math.ceil(cfg.total_steps / cfg.steps_per_epoch)
@@ -329,7 +335,7 @@ def train_offpolicy(
             done = np.logical_or(terminated, truncated)
             tracker.add(np.asarray(reward, dtype=np.float64), cost, done)
             real_next = final_observations(next_obs, infos, done)
-            buffer.add(obs, action, reward, cost, real_next, terminated)
+            buffer.add_batch(obs, action, reward, cost, real_next, terminated)
             obs = next_obs
             steps += cfg.num_envs
             if steps >= cfg.learning_starts:

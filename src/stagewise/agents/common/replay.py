@@ -3,7 +3,8 @@
 Shared by the off-policy agents (DQN, DDPG, DDPG-Lag, DAH-DDPG). A transition is
 ``(obs, action, reward, cost, next_obs, done)`` plus, when the buffer is built
 with ``n_actions``, the feasibility mask of the *next* state's discrete actions
-(used by DQN to restrict the max in its target to feasible actions).
+(used by DQN to restrict the max in its target to feasible actions). ``cost`` is
+a scalar or, with ``cost_shape=(k,)``, one entry per constraint family.
 
 ``done`` means *terminated* (no bootstrapping from ``next_obs``); a time-limit
 truncation is stored with ``done=False`` so the target still bootstraps.
@@ -42,6 +43,7 @@ class ReplayBuffer:
         action_dtype: ``np.int64`` for discrete actions, ``np.float32`` for continuous ones.
         n_actions: if given, also store the next state's action mask (``[n_actions]`` bool).
         obs_dtype: dtype of stored observations.
+        cost_shape: shape of one transition's cost (``()``: a scalar; ``(k,)``: per family).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class ReplayBuffer:
         action_dtype: Any = np.float32,
         n_actions: int | None = None,
         obs_dtype: Any = np.float32,
+        cost_shape: tuple[int, ...] = (),
     ):
         if capacity < 1:
             raise ValueError(f"replay buffer capacity must be >= 1, got {capacity}")
@@ -65,7 +68,7 @@ class ReplayBuffer:
         self.next_obs = np.zeros((capacity, *self.obs_shape), dtype=obs_dtype)
         self.action = np.zeros((capacity, *self.action_shape), dtype=action_dtype)
         self.reward = np.zeros(capacity, dtype=np.float32)
-        self.cost = np.zeros(capacity, dtype=np.float32)
+        self.cost = np.zeros((capacity, *cost_shape), dtype=np.float32)
         self.done = np.zeros(capacity, dtype=bool)
         self.next_action_mask = (
             np.ones((capacity, n_actions), dtype=bool) if n_actions is not None else None
@@ -104,6 +107,31 @@ class ReplayBuffer:
             self.next_action_mask[i] = True if next_action_mask is None else next_action_mask
         self.pos = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
+
+    def add_batch(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        reward: np.ndarray,
+        cost: np.ndarray,
+        next_obs: np.ndarray,
+        done: np.ndarray,
+    ) -> None:
+        """Store ``n`` transitions given with a leading axis ``n``, in order (as ``n`` adds)."""
+        n = len(reward)
+        rows = (self.pos + np.arange(n)) % self.capacity
+        last = slice(max(0, n - self.capacity), n)  # a batch larger than the buffer keeps its end
+        rows = rows[last]
+        self.obs[rows] = np.reshape(obs, (n, *self.obs_shape))[last]
+        self.action[rows] = np.reshape(action, (n, *self.action_shape))[last]
+        self.reward[rows] = np.asarray(reward)[last]
+        self.cost[rows] = np.reshape(cost, (n, *self.cost.shape[1:]))[last]
+        self.next_obs[rows] = np.reshape(next_obs, (n, *self.obs_shape))[last]
+        self.done[rows] = np.asarray(done)[last]
+        if self.next_action_mask is not None:
+            self.next_action_mask[rows] = True
+        self.pos = (self.pos + n) % self.capacity
+        self.size = min(self.size + n, self.capacity)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
         """``batch_size`` transitions drawn uniformly with replacement using ``rng``."""
