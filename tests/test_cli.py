@@ -51,3 +51,18 @@ def test_overrides_parse_yaml_values_and_both_spellings() -> None:
         "c_om": 250.5,
         "uncertainty": "price",
     }
+
+
+def test_solve_copper_prints_the_sampled_bound_and_rejects_sampling_options_elsewhere(
+    tmp_path,
+) -> None:
+    out = tmp_path / "bound.json"
+    args = ["solve", "copper-blending", "--instance", "5E24M-LH-0", "--episodes", "3"]
+    result = runner.invoke(app, [*args, "--out", str(out)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "copper-blending: bound" in result.output and "rho_bound" in result.output
+    payload = json.loads(out.read_text())
+    assert payload["status"] == "bound" and payload["details"]["episodes"] == 3
+    result = runner.invoke(app, ["solve", "capacity-expansion", "--episodes", "3"])
+    assert result.exit_code == 2
+    assert "--episodes and --seed do not apply" in result.output

@@ -8,6 +8,7 @@ scalars or lists); ``--config FILE`` loads a JSON/YAML config first.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import sys
 import time
@@ -308,20 +309,32 @@ def solve(
     plan: Path | None = typer.Option(None, help="write the optimal plan (JSON)"),
     plot: Path | None = typer.Option(None, help="directory for the solution's plots (PNG)"),
     out: Path | None = typer.Option(None, help="write the result as JSON"),
+    episodes: int | None = typer.Option(
+        None, min=1, help="episodes of a sampled bound (copper-blending; default 1000)"
+    ),
+    seed: int | None = typer.Option(None, help="first episode seed of a sampled bound"),
 ) -> None:
     """Compute the problem's optimum (or bound) with its exact optimizer."""
     spec = problem_or_fail(problem)
     if spec.solve is None:
         fail(f"{spec.slug} has no optimizer")
     cfg = problem_config(spec, config, parse_overrides(ctx.args))
+    optimizer = load_object(spec.solve)
+    sampling = {k: v for k, v in (("episodes", episodes), ("seed", seed)) if v is not None}
+    accepted = inspect.signature(optimizer).parameters
+    if any(name not in accepted for name in sampling):
+        fail(f"{spec.slug}'s optimizer is not sampled: --episodes and --seed do not apply")
     with console.status(f"solving {spec.slug} ..."):
-        solution = load_object(spec.solve)(cfg, time_limit=time_limit)
-    table = Table(show_header=False, title=f"{spec.slug}: optimum")
+        solution = optimizer(cfg, time_limit=time_limit, **sampling)
+    kind = "bound" if solution.status == "bound" else "optimum"
+    table = Table(show_header=False, title=f"{spec.slug}: {kind}")
+    scalars = [(k, v) for k, v in solution.details.items() if isinstance(v, int | float | str)]
     for key, value in (
         ("objective", solution.objective),
         ("bound", solution.bound if solution.bound is not None else "-"),
         ("status", solution.status),
         ("solve time (s)", solution.solve_time),
+        *scalars,
     ):
         table.add_row(key, _fmt(value))
     console.print(table)

@@ -7,8 +7,9 @@ local processes or a Ray cluster) trains DAH-DDPG on the closed-loop
 environment (DRL-CCP) and, with ``open_loop="agent"``, on the open-loop one
 (Eqs. 34-35, the Fig. 9 ablation), then evaluates every method on the same
 draws (episode ``k`` from seed ``seed + k``): single-stage CCP and LP, the tuned
-two-stage rule, the tuned open-loop rule and the trained agents. ``rho`` is
-Eq. 33, cost over single-stage CCP cost. Outputs under ``out``: ``cells.csv``
+two-stage rule, the tuned open-loop rule and the trained agents, beside the
+perfect-information bound on those draws (``bound``, the lowest cost any policy
+can reach). ``rho`` is Eq. 33, cost over single-stage CCP cost. Outputs under ``out``: ``cells.csv``
 (one row per instance), ``summary.csv`` / ``summary.md`` (mean and std over
 repeats per cell), and PNGs: ``fig4_training.png`` (losses and rho while
 training), ``fig5_cost_components.png``, ``fig6_rho_mean.png``,
@@ -38,8 +39,9 @@ from stagewise.bench.executor import Job, run_jobs
 ProgressBar = Callable[[str, int], AbstractContextManager[Callable[[int], None]]]
 SCALES = ("5E24M", "10E48M", "15E60M", "20E100M")
 MIXES = ("LM", "LH", "MH", "LMH")
-# Methods in the order of the tables; "drl" is DRL-CCP, "drl-open" its open-loop ablation.
-METHODS = ("ccp", "lp", "rule", "open-loop-rule", "drl", "drl-open")
+# Methods in the order of the tables; "drl" is DRL-CCP, "drl-open" its open-loop ablation,
+# "bound" the perfect-information lower bound (bound.py) on the same draws.
+METHODS = ("ccp", "lp", "rule", "open-loop-rule", "drl", "drl-open", "bound")
 TUNING_EPISODES = 50
 PAPER_MEAN_RHO = {"drl": 0.812, "drl-open": 0.866}
 
@@ -58,6 +60,7 @@ def run_instance(
     from stagewise.agents.dah_ddpg import DAHDDPGConfig, train
     from stagewise.core.policy import evaluate
     from stagewise.problems.copper_blending import baselines
+    from stagewise.problems.copper_blending.bound import clairvoyant_costs
     from stagewise.problems.copper_blending.env import CopperBlendingEnv
 
     torch.set_num_threads(1)
@@ -106,6 +109,8 @@ def run_instance(
                 for el in inst.elements
             },
         }
+    # the perfect-information floor on the same draws: no policy's rho can go below it
+    per_episode["bound"] = {"total": clairvoyant_costs(closed, episodes, seed).tolist()}
     base = float(np.mean(per_episode["ccp"]["total"]))
     return {
         "instance": instance,

@@ -13,6 +13,7 @@ register(
             "LP lower level (DAH-DDPG/CCP paper, Sections 2-3)"
         ),
         env="stagewise.problems.copper_blending.env:CopperBlendingEnv",
+        solve="stagewise.problems.copper_blending.bound:solve",
         policies={
             "lp": f"{_BASELINES}:lp",
             "ccp": f"{_BASELINES}:ccp",
