@@ -18,6 +18,13 @@ def test_problems_lists_capacity_expansion_with_a_description() -> None:
         get_problem("nope")
 
 
+def test_a_unique_first_word_of_a_slug_names_the_problem() -> None:
+    assert get_problem("copper").slug == "copper-blending"
+    assert get_problem("capacity").slug == "capacity-expansion"
+    with pytest.raises(KeyError, match="unknown problem 'blending'"):
+        get_problem("blending")
+
+
 def test_replay_sums_the_plan_rewards_and_reports_zero_cost_for_a_feasible_plan() -> None:
     env = gym.make("stagewise/CapacityExpansion-v0", uncertainty="price", K=1, T=2, sigma1=0.0)
     record = replay(env, [{"units": 0}, {"units": 1}], seed=0)

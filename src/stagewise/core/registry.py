@@ -71,10 +71,14 @@ def problems() -> list[ProblemSpec]:
 
 
 def get_problem(name: str) -> ProblemSpec:
-    """Look a problem up by slug, CamelCase name or Gymnasium id."""
+    """Look a problem up by slug, CamelCase name, Gymnasium id, or a slug's unique first word
+    (``copper`` for ``copper-blending``)."""
     key = name.strip()
     for spec in _PROBLEMS.values():
         if key in {spec.slug, spec.name, spec.env_id, spec.name.lower()}:
             return spec
+    by_first_word = [s for s in _PROBLEMS.values() if s.slug.split("-")[0] == key]
+    if len(by_first_word) == 1:
+        return by_first_word[0]
     known = ", ".join(sorted(_PROBLEMS))
     raise KeyError(f"unknown problem {name!r}; registered problems: {known}")
