@@ -21,7 +21,13 @@ from tests.agents.test_dah_ddpg import StopOrContinue, _assert_same, _parameters
 
 def _restart_config(**overrides: Any) -> DAHDDPGConfig:
     # short runs: the seeds end at visibly different policies
-    settings = {"total_steps": 150, "eval_interval": 75, "restarts": 3, "selection_episodes": 30}
+    settings = {
+        "total_steps": 150,
+        "eval_interval": 75,
+        "restarts": 3,
+        "restart_jobs": 1,
+        "selection_episodes": 30,
+    }
     return _toy_config(**{**settings, **overrides})
 
 
@@ -111,9 +117,14 @@ def test_restarts_in_processes_match_sequential_restarts_and_report_progress(
     assert sum(reported) >= 2 * cfg.total_steps
 
 
-def test_parallel_restarts_need_a_picklable_env_fn(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="picklable env_fn"):
-        train(lambda: StopOrContinue(), _restart_config(restarts=2, restart_jobs=2), tmp_path)
+def test_an_env_fn_that_cannot_be_pickled_trains_the_restarts_one_after_another(
+    tmp_path: Path,
+) -> None:
+    cfg = _restart_config(restarts=2, restart_jobs=2)
+    with pytest.warns(RuntimeWarning, match="one after another"):
+        train(lambda: StopOrContinue(), cfg, tmp_path / "lambda")
+    train(StopOrContinue, _restart_config(restarts=2), tmp_path / "sequential")
+    assert _summary(tmp_path / "lambda") == _summary(tmp_path / "sequential")
 
 
 def test_bad_restart_settings_are_reported_together() -> None:
