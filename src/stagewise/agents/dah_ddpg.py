@@ -882,7 +882,8 @@ def _train_in_processes(
     """Train the restarts ``jobs`` at a time in spawned processes; relay their progress."""
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        steps = manager.Queue()
+        # episode lengths cross processes only when someone reports them
+        steps = manager.Queue() if progress is not None else None
         futures = [
             pool.submit(_train_restart_process, env_fn, run_cfg, path, steps)
             for run_cfg, path in zip(configs, dirs, strict=True)
@@ -905,17 +906,18 @@ def _picklable(env_fn: Callable[[], gym.Env]) -> bool:
 
 
 def _train_restart_process(
-    env_fn: Callable[[], gym.Env], cfg: DAHDDPGConfig, run_dir: Path, steps: Any
+    env_fn: Callable[[], gym.Env], cfg: DAHDDPGConfig, run_dir: Path, steps: Any | None
 ) -> None:
     """One restart in a worker process; its episode lengths go to the ``steps`` queue."""
-    _train_run(env_fn, cfg, run_dir, steps.put)
+    _train_run(env_fn, cfg, run_dir, None if steps is None else steps.put)
 
 
-def _relay(steps: Any, progress: Callable[[int], None] | None) -> None:
+def _relay(steps: Any | None, progress: Callable[[int], None] | None) -> None:
+    """Pass the episode lengths queued by the workers on to ``progress``."""
+    if steps is None or progress is None:
+        return
     while not steps.empty():
-        n = steps.get()
-        if progress is not None:
-            progress(n)
+        progress(steps.get())
 
 
 SPEC = AgentSpec("dah-ddpg", DAHDDPGConfig, train, load_policy, action_mode="hybrid")
