@@ -7,6 +7,9 @@ k from seed k). Prints rho (Eq. 33) per instance, the training CPU time of the
 process (one torch thread; targets 5E24M <= 180 s, 20E100M <= 600 s) beside its
 wall time, and the checks "mean rho <= 0.80", "DRL-CCP < open loop", "open loop <
 CCP" (the paper's ordering, a property of the baseline) and "DRL-CCP < tuned rule".
+With the agent's default of two restarts both count: run_instance passes a lambda,
+so they train one after another in its own process (benchmarks/dah_ddpg_restarts.py
+trains them at once and counts the workers' CPU).
 
     PYTHONPATH=src python benchmarks/dah_ddpg_copper.py \
         [--instances 5E24M-LH-0,20E100M-LH-0] [--episodes 1000] [--steps N] [--jobs 1]

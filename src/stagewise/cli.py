@@ -8,6 +8,7 @@ scalars or lists); ``--config FILE`` loads a JSON/YAML config first.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 import sys
@@ -402,9 +403,14 @@ def train(
     (run_dir / "run.json").write_text(json.dumps(meta, indent=2, default=_json_default))
     env.close()
     start = time.perf_counter()
-    with progress_bar(f"train {agent} on {spec.slug}", settings.total_steps) as advance:
+    # agents with restarts (DAH-DDPG) train total_steps once per restart
+    total = settings.total_steps * getattr(settings, "restarts", 1)
+    with progress_bar(f"train {agent} on {spec.slug}", total) as advance:
+        # a partial, not a lambda: agents may train in spawned processes (DAH-DDPG restarts)
         agent_spec.train(
-            lambda: gym.make(spec.env_id, config=cfg, action_mode=agent_spec.action_mode),
+            functools.partial(
+                gym.make, spec.env_id, config=cfg, action_mode=agent_spec.action_mode
+            ),
             settings,
             run_dir,
             progress=advance,

@@ -80,6 +80,7 @@ def _toy_config(**overrides: Any) -> DAHDDPGConfig:
         "eval_episodes": 20,
         "patience": 0,
         "checkpoint_interval": 150,
+        "restarts": 1,
     }
     return DAHDDPGConfig(**{**settings, **overrides})
 

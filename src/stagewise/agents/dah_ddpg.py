@@ -30,6 +30,15 @@ parameters. Choices this file fixes where the paper is silent:
 - The greedy policy stops when ``q_p > 0.5``. Training keeps the actors of the
   best greedy evaluation (fixed seeds, every ``eval_interval`` steps) and, if
   ``patience > 0``, ends after ``patience`` evaluations without improvement.
+- Best of ``restarts`` agent seeds (default 2). Some seeds end with the S-Actor in a
+  local maximum of ``Q(s_0, (0, c))`` at a poor first stage, where Eq. 20's ascent
+  does not leave it (on copper blending 5E24M-LH-0 seed 2 stops at stage 1, rho 1.000
+  against the tuned rule's 0.981). Restart ``i`` trains with seed ``seed + i`` in
+  ``run_dir/restart_<i>/``; each restart's kept policy then plays the same
+  ``selection_episodes`` fresh greedy episodes (seeds from ``SELECTION_SEED``, away
+  from the benchmark's and from ``EVAL_SEED``'s, which already chose each restart's
+  actors) and the best mean return is kept. ``restart_jobs`` of them train at once
+  in spawned processes when ``env_fn`` pickles.
 - Speed on small networks, where per-operation overhead dominates: the Critic
   evaluates ``a^(1)`` and ``a^(0)`` in one batched pass, the F- and S-Actor
   losses share one backward pass with the Critic's parameters frozen, and the
@@ -53,9 +62,14 @@ from __future__ import annotations
 
 import copy
 import json
+import multiprocessing
+import pickle
+import shutil
 import time
+import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +95,13 @@ from stagewise.agents.common.seeding import seed_everything
 
 POLICY_FILE = "policy.pt"
 CONFIG_FILE = "agent_config.json"
+RESTARTS_FILE = "restarts.json"
+PROGRESS_FILE = "progress.csv"
 # Greedy evaluation episodes use seeds from here on, away from benchmark seeds 0, 1, ...
 EVAL_SEED = 2_000_000
+# Restarts are scored on seeds from here on: neither the benchmark's nor the ones that
+# chose each restart's kept actors, so the selection is not fooled by that choice's noise.
+SELECTION_SEED = 3_000_000
 NEXT_FLAGS = ("max", "expected")
 
 
@@ -153,6 +172,15 @@ class DAHDDPGConfig:
     """torch intra-op threads"""
     checkpoint_interval: int = 10_000
     """environment steps between checkpoints (taken at the next episode boundary)"""
+    restarts: int = 2
+    """independent runs with seeds seed, seed + 1, ...; the one whose policy scores best on
+    selection_episodes fresh greedy episodes is kept (1: a single run)"""
+    restart_jobs: int = 2
+    """restarts trained at once in spawned processes (one torch thread each) if env_fn
+    pickles (e.g. functools.partial; else one after another); does not change the result"""
+    selection_episodes: int = 200
+    """greedy episodes (seeds from SELECTION_SEED, the same for every restart) that score
+    the restarts"""
 
     def __post_init__(self) -> None:
         self.hidden_sizes = tuple(int(h) for h in self.hidden_sizes)
@@ -168,6 +196,9 @@ class DAHDDPGConfig:
             "eval_episodes",
             "torch_threads",
             "checkpoint_interval",
+            "restarts",
+            "restart_jobs",
+            "selection_episodes",
         )
         problems += [
             f"{n} must be >= 1, got {getattr(self, n)}" for n in positive if getattr(self, n) < 1
@@ -528,10 +559,24 @@ def train(
     Writes ``run_dir/progress.csv`` (one row per greedy evaluation), ``checkpoint.pt``
     (every ``checkpoint_interval`` steps, between episodes) and at the end ``policy.pt``
     (the best evaluated actors) and ``agent_config.json``. ``progress(n)`` is called
-    after each episode with its ``n`` environment steps.
+    after each episode with its ``n`` environment steps. With ``restarts = k > 1`` the
+    runs live in ``run_dir/restart_<i>/`` (seeds ``seed + i``, each resumable) and
+    ``run_dir`` gets the selected one's ``policy.pt`` and ``progress.csv`` plus
+    ``restarts.json`` (see :func:`train_restarts`).
     """
     cfg = cfg or DAHDDPGConfig()
-    run_dir = Path(run_dir)
+    if cfg.restarts > 1:
+        return train_restarts(env_fn, cfg, run_dir, progress)
+    return _train_run(env_fn, cfg, Path(run_dir), progress)
+
+
+def _train_run(
+    env_fn: Callable[[], gym.Env],
+    cfg: DAHDDPGConfig,
+    run_dir: Path,
+    progress: Callable[[int], None] | None,
+) -> DAHPolicy:
+    """One run of Algorithm 1 (``cfg.restarts`` is not looked at)."""
     rng = seed_everything(cfg.seed, cfg.torch_threads)
     env = env_fn()
     obs_dim, n_params = _check_env(env)
@@ -753,6 +798,126 @@ def load_policy(run_dir: str | Path) -> DAHPolicy:
         tuple(saved["hidden_sizes"]),
         saved["max_stages"],
     )
+
+
+# ----------------------------------------------------------------- restarts
+def restart_config(cfg: DAHDDPGConfig, index: int) -> DAHDDPGConfig:
+    """The single run ``index`` of a restarted training: seed ``cfg.seed + index``.
+
+    The restart settings are reset to their defaults, so ``restart_<i>/`` holds exactly
+    the run that ``restarts=1, seed=seed + i`` would train (and resumes whatever
+    ``restart_jobs`` is).
+    """
+    defaults = DAHDDPGConfig()
+    return replace(
+        cfg,
+        seed=cfg.seed + index,
+        restarts=1,
+        restart_jobs=1,
+        selection_episodes=defaults.selection_episodes,
+    )
+
+
+def train_restarts(
+    env_fn: Callable[[], gym.Env],
+    cfg: DAHDDPGConfig,
+    run_dir: str | Path,
+    progress: Callable[[int], None] | None = None,
+) -> DAHPolicy:
+    """Best of ``cfg.restarts`` independent runs, chosen by a fresh paired greedy evaluation.
+
+    Restart ``i`` trains in ``run_dir/restart_<i>/`` with :func:`restart_config`;
+    ``cfg.restart_jobs`` of them at a time in spawned processes. Every restart's policy
+    then plays the same ``cfg.selection_episodes`` episodes (seeds ``SELECTION_SEED + k``,
+    common random numbers); the highest mean return wins, ties to the lower index.
+    ``run_dir`` gets the winner's ``policy.pt`` and ``progress.csv``, ``agent_config.json``
+    and ``restarts.json`` (each restart's seed and selection score, and the choice).
+    """
+    run_dir = Path(run_dir)
+    configs = [restart_config(cfg, i) for i in range(cfg.restarts)]
+    dirs = [run_dir / f"restart_{i}" for i in range(cfg.restarts)]
+    jobs = min(cfg.restart_jobs, cfg.restarts)
+    if jobs > 1 and not _picklable(env_fn):
+        warnings.warn(
+            f"restart_jobs = {jobs} needs an env_fn that can be sent to a spawned process "
+            f"(a top-level function or functools.partial), got {env_fn!r}; training the "
+            "restarts one after another",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        jobs = 1
+    if jobs > 1:
+        _train_in_processes(env_fn, configs, dirs, jobs, progress)
+    else:
+        for run_cfg, path in zip(configs, dirs, strict=True):
+            _train_run(env_fn, run_cfg, path, progress)
+    torch.set_num_threads(cfg.torch_threads)
+    env = env_fn()
+    scores = []
+    for i, (run_cfg, path) in enumerate(zip(configs, dirs, strict=True)):
+        result = greedy_evaluation(load_policy(path), env, cfg.selection_episodes, SELECTION_SEED)
+        scores.append({"restart": i, "seed": run_cfg.seed, **result})
+    env.close()
+    chosen = max(range(len(scores)), key=lambda i: (scores[i]["return"], -i))
+    shutil.copyfile(dirs[chosen] / POLICY_FILE, run_dir / POLICY_FILE)
+    shutil.copyfile(dirs[chosen] / PROGRESS_FILE, run_dir / PROGRESS_FILE)
+    (run_dir / CONFIG_FILE).write_text(json.dumps(config_dict(cfg), indent=2))
+    summary = {
+        "selected": chosen,
+        "selection_seed": SELECTION_SEED,
+        "selection_episodes": cfg.selection_episodes,
+        "restarts": scores,
+    }
+    (run_dir / RESTARTS_FILE).write_text(json.dumps(summary, indent=2))
+    return load_policy(run_dir)
+
+
+def _train_in_processes(
+    env_fn: Callable[[], gym.Env],
+    configs: list[DAHDDPGConfig],
+    dirs: list[Path],
+    jobs: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Train the restarts ``jobs`` at a time in spawned processes; relay their progress."""
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        # episode lengths cross processes only when someone reports them
+        steps = manager.Queue() if progress is not None else None
+        futures = [
+            pool.submit(_train_restart_process, env_fn, run_cfg, path, steps)
+            for run_cfg, path in zip(configs, dirs, strict=True)
+        ]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.5)
+            _relay(steps, progress)
+        _relay(steps, progress)
+        for future in futures:
+            future.result()  # re-raise a restart's error here
+
+
+def _picklable(env_fn: Callable[[], gym.Env]) -> bool:
+    try:
+        pickle.dumps(env_fn)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+    return True
+
+
+def _train_restart_process(
+    env_fn: Callable[[], gym.Env], cfg: DAHDDPGConfig, run_dir: Path, steps: Any | None
+) -> None:
+    """One restart in a worker process; its episode lengths go to the ``steps`` queue."""
+    _train_run(env_fn, cfg, run_dir, None if steps is None else steps.put)
+
+
+def _relay(steps: Any | None, progress: Callable[[int], None] | None) -> None:
+    """Pass the episode lengths queued by the workers on to ``progress``."""
+    if steps is None or progress is None:
+        return
+    while not steps.empty():
+        progress(steps.get())
 
 
 SPEC = AgentSpec("dah-ddpg", DAHDDPGConfig, train, load_policy, action_mode="hybrid")
