@@ -39,6 +39,10 @@ def test_one_cell_reproduction_writes_tables_figures_and_the_bound_floor(
     with (tmp_path / "cells.csv").open() as f:
         (row,) = list(csv.DictReader(f))
     assert float(row["rho_bound"]) == pytest.approx(rho["bound"], abs=1e-4)
+    # DAH-DDPG's default two restarts (seeds 0 and 1): the kept one is recorded
+    assert result["selected_seed"]["drl"] in {0, 1}
+    assert int(row["seed_drl"]) == result["selected_seed"]["drl"]
+    assert result["train_cpu_seconds"]["drl"] > 0
     assert "bound mean" in (tmp_path / "summary.md").read_text()
     for figure in ("fig6_rho_mean", "fig7_costs", "fig8_violation_radar", "fig9_open_loop"):
         assert (tmp_path / f"{figure}.png").exists(), figure

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import gymnasium as gym
@@ -59,8 +60,8 @@ def test_agent_trains_500_steps_and_its_policy_acts(
     small = {k: v for k, v in SMALL.items() if k in fields}
     settings = agent_spec.config(total_steps=TRAIN_STEPS, seed=0, **small)
 
-    def env_fn() -> gym.Env:
-        return gym.make(spec.env_id, action_mode=agent_spec.action_mode)
+    # picklable, as the CLI passes it: agents may train in spawned processes (DAH-DDPG restarts)
+    env_fn = functools.partial(gym.make, spec.env_id, action_mode=agent_spec.action_mode)
 
     policy = agent_spec.train(env_fn, settings, tmp_path)
     assert (tmp_path / "progress.csv").exists()

@@ -20,7 +20,9 @@ training), ``fig5_cost_components.png``, ``fig6_rho_mean.png``,
 from __future__ import annotations
 
 import csv
+import functools
 import json
+import resource
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -82,18 +84,19 @@ def run_instance(
     trained = [("drl", "closed", closed)]
     if open_loop == "agent":
         trained.append(("drl-open", "open", opened))
+    selected_seeds: dict[str, int] = {}
     for name, feedback, env in trained:
-        start, cpu_start = time.perf_counter(), time.process_time()
-        policy = train(
-            lambda f=feedback: CopperBlendingEnv(
-                {"instance": instance, "feedback": f}, action_mode="hybrid"
-            ),
-            cfg,
-            Path(run_dir) / name,
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
+        # a partial, not a lambda: DAH-DDPG trains its restarts in spawned processes
+        env_fn = functools.partial(
+            CopperBlendingEnv, {"instance": instance, "feedback": feedback}, action_mode="hybrid"
         )
+        policy = train(env_fn, cfg, Path(run_dir) / name)
         seconds[name] = time.perf_counter() - start
-        # CPU seconds of this process: the training cost whatever else shares the cores
-        cpu_seconds[name] = time.process_time() - cpu_start
+        # CPU seconds of this process and its restart workers: the training cost whatever
+        # else shares the cores
+        cpu_seconds[name] = _cpu_seconds() - cpu_start
+        selected_seeds[name] = _selected_seed(Path(run_dir) / name, cfg.seed)
         policies[name] = (env, policy)
     per_episode = {}
     scale = closed.config.reward_scale
@@ -119,10 +122,28 @@ def run_instance(
         "rho": {n: float(np.mean(v["total"])) / base for n, v in per_episode.items()},
         "train_seconds": seconds,
         "train_cpu_seconds": cpu_seconds,
+        "selected_seed": selected_seeds,
         "rule": policies["rule"][1].name,
         "episodes": per_episode,
         "run_dir": run_dir,
     }
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its finished child processes."""
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _selected_seed(run_dir: Path, seed: int) -> int:
+    """The agent seed whose policy a (possibly restarted) DAH-DDPG training kept."""
+    summary = run_dir / "restarts.json"
+    if not summary.exists():
+        return seed
+    chosen = json.loads(summary.read_text())
+    return int(chosen["restarts"][chosen["selected"]]["seed"])
 
 
 def _parse(instance: str) -> tuple[str, str, int]:
@@ -211,6 +232,7 @@ def write_outputs(out: Path, results: list[dict[str, Any]], console: Console) ->
         row |= {f"rho_{m}": round(r["rho"][m], 4) for m in methods}
         row |= {f"train_s_{k}": round(v, 1) for k, v in r["train_seconds"].items()}
         row |= {f"train_cpu_s_{k}": round(v, 1) for k, v in r.get("train_cpu_seconds", {}).items()}
+        row |= {f"seed_{k}": v for k, v in r.get("selected_seed", {}).items()}
         row |= {"stages_drl": r["episodes"]["drl"]["stages"], "rule": r["rule"]}
         cell_rows.append(row)
     _write_csv(out / "cells.csv", cell_rows)
