@@ -35,6 +35,7 @@ from rich.table import Table
 
 import stagewise
 from stagewise.core.config import ConfigError, config_fields, load_config
+from stagewise.core.files import RunFileError
 from stagewise.core.policy import Evaluation, RandomPolicy, evaluate
 from stagewise.core.registry import ProblemSpec, get_problem, load_object
 
@@ -283,22 +284,26 @@ def _named_policy(spec: ProblemSpec, cfg: Any, name: str) -> tuple[gym.Env, Any]
 
 
 def _run_policy(spec: ProblemSpec, run_dir: Path, cfg: Any) -> tuple[gym.Env, Any]:
-    meta_path = run_dir / "run.json"
-    if not meta_path.is_file():
-        fail(f"{run_dir} is not a training run (no run.json); train with `stagewise train`")
-    meta = json.loads(meta_path.read_text())
-    if meta["problem"] != spec.slug:
-        fail(f"{run_dir} was trained on {meta['problem']}, not {spec.slug}")
     from stagewise.agents import get_agent
+    from stagewise.bench.runs import RUN_FILE, read_run_record
 
-    agent = get_agent(meta["agent"])
-    run_cfg = load_config(type(cfg), meta["config"])
+    if not (run_dir / RUN_FILE).is_file():
+        fail(f"{run_dir} is not a training run (no {RUN_FILE}); train with `stagewise train`")
+    try:
+        meta = read_run_record(run_dir)
+        if meta["problem"] != spec.slug:
+            fail(f"{run_dir} was trained on {meta['problem']}, not {spec.slug}")
+        agent = get_agent(meta.get("agent", ""))
+        run_cfg = load_config(type(cfg), meta["config"])
+        policy = agent.load_policy(run_dir)
+    except (RunFileError, ConfigError, KeyError) as err:
+        fail(f"{run_dir}: {err.args[0] if isinstance(err, KeyError) else err}")
     if run_cfg != cfg and cfg != type(cfg)():
         console.print("[yellow]note:[/] evaluating on the given config, not the training config")
     else:
         cfg = run_cfg
-    env = make_env(spec, cfg, meta["action_mode"])
-    return env, agent.load_policy(run_dir)
+    env = make_env(spec, cfg, meta.get("action_mode", agent.action_mode))
+    return env, policy
 
 
 @app.command(context_settings=EXTRA)
@@ -379,9 +384,18 @@ def train(
     ),
     hp: list[str] = typer.Option([], help="agent hyper-parameter KEY=VALUE (repeatable)"),
     config: Path | None = typer.Option(None, help="JSON/YAML problem config file"),
+    new: bool = typer.Option(
+        False, "--new", help="start a new run folder (RUN_DIR-2, -3, ...) if RUN_DIR exists"
+    ),
 ) -> None:
-    """Train an agent on a problem (resumes if RUN_DIR holds a checkpoint)."""
+    """Train an agent on a problem; a run folder with the same fingerprint resumes.
+
+    The run folder is fingerprinted when it starts (problem config, agent settings,
+    seed, code version): training again into it resumes from its checkpoint only with
+    the same fingerprint, and is refused otherwise (``--new`` starts a new folder).
+    """
     from stagewise.agents import get_agent
+    from stagewise.bench.runs import RunFolder, RunRecord, new_run_dir
 
     spec = problem_or_fail(problem)
     cfg = problem_config(spec, config, parse_overrides(ctx.args))
@@ -390,31 +404,34 @@ def train(
     except KeyError as err:
         fail(str(err.args[0]))
     settings = _agent_settings(agent_spec, hp, steps, seed, cost_limit)
-    env = make_env(spec, cfg, agent_spec.action_mode)
+    make_env(spec, cfg, agent_spec.action_mode).close()
     run_dir = run_dir or Path("runs") / spec.slug / agent / f"seed{seed}"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "problem": spec.slug,
-        "agent": agent,
-        "action_mode": agent_spec.action_mode,
-        "config": cfg.model_dump(),
-        "agent_config": dataclasses.asdict(settings),
-    }
-    (run_dir / "run.json").write_text(json.dumps(meta, indent=2, default=_json_default))
-    env.close()
+    if new:
+        run_dir = new_run_dir(run_dir)
+    record = RunRecord(
+        problem=spec.slug,
+        method=agent,
+        kind="agent",
+        seed=seed,
+        config=cfg.model_dump(),
+        method_config=dataclasses.asdict(settings),
+        action_mode=agent_spec.action_mode,
+    )
+    # a partial, not a lambda: agents may train in spawned processes (DAH-DDPG restarts)
+    env_fn = functools.partial(
+        gym.make, spec.env_id, config=cfg, action_mode=agent_spec.action_mode
+    )
     start = time.perf_counter()
-    # agents with restarts (DAH-DDPG) train total_steps once per restart
-    total = settings.total_steps * getattr(settings, "restarts", 1)
-    with progress_bar(f"train {agent} on {spec.slug}", total) as advance:
-        # a partial, not a lambda: agents may train in spawned processes (DAH-DDPG restarts)
-        agent_spec.train(
-            functools.partial(
-                gym.make, spec.env_id, config=cfg, action_mode=agent_spec.action_mode
-            ),
-            settings,
-            run_dir,
-            progress=advance,
-        )
+    try:
+        with RunFolder(run_dir, record) as run:
+            if run.resumed:
+                console.print(f"resuming {run_dir} (same fingerprint)")
+            # agents with restarts (DAH-DDPG) train total_steps once per restart
+            total = settings.total_steps * getattr(settings, "restarts", 1)
+            with progress_bar(f"train {agent} on {spec.slug}", total) as advance:
+                agent_spec.train(env_fn, settings, run_dir, progress=advance)
+    except RunFileError as err:
+        fail(str(err))
     console.print(f"trained in {time.perf_counter() - start:.1f} s; run directory {run_dir}")
     console.print(f"evaluate with: stagewise evaluate {spec.slug} --run {run_dir}")
 
@@ -428,20 +445,17 @@ def _agent_settings(
         values["total_steps"] = steps
     if cost_limit is not None:
         if "cost_limit" not in names:
-            fail(f"agent {agent_spec.name} has no cost limit (it is not a safe agent)")
+            fail(f"--cost-limit: agent {agent_spec.name} has no cost limit (not a safe agent)")
         values["cost_limit"] = cost_limit
     for item in hp:
         key, eq, value = item.partition("=")
         if not eq:
             fail(f"--hp takes KEY=VALUE, got {item!r}")
         values[key.replace("-", "_")] = _parse_value(value)
-    unknown = sorted(set(values) - names)
-    if unknown:
-        fail(f"agent {agent_spec.name} has no setting(s) {unknown}; it has {sorted(names)}")
     try:
-        return agent_spec.config(**values)
-    except (TypeError, ValueError) as err:
-        fail(f"bad agent settings: {err}")
+        return agent_spec.settings(values)
+    except ValueError as err:
+        fail(str(err))
 
 
 @app.command()
@@ -454,19 +468,23 @@ def bench(
     """Run a benchmark grid; complete runs are skipped, interrupted ones resume."""
     from stagewise.bench.executor import run_jobs
     from stagewise.bench.grid import grid_jobs, load_grid
+    from stagewise.core.files import FolderLock
 
+    experiment = root
     try:
         grid = load_grid(grid_file)
-    except ConfigError as err:
+        experiment = root / grid.experiment
+        # one bench per experiment at a time; each run folder is locked by its job too
+        with FolderLock(experiment, purpose="stagewise bench"):
+            jobs = grid_jobs(grid, root)
+            console.print(f"{grid.experiment}: {len(jobs)} job(s) to run under {experiment}")
+            with progress_bar(f"bench {grid.experiment}", len(jobs)) as advance:
+                run_jobs(jobs, backend=backend, workers=workers, on_done=lambda job: advance(1))
+    except (ConfigError, RunFileError) as err:
         fail(str(err))
-    jobs = grid_jobs(grid, root)
-    console.print(f"{grid.experiment}: {len(jobs)} job(s) to run under {root / grid.experiment}")
-    with progress_bar(f"bench {grid.experiment}", len(jobs)) as advance:
-        try:
-            run_jobs(jobs, backend=backend, workers=workers, on_done=lambda job: advance(1))
-        except ValueError as err:
-            fail(str(err))
-    console.print(f"report with: stagewise report {root / grid.experiment}")
+    except ValueError as err:
+        fail(f"{experiment}: {err}")
+    console.print(f"report with: stagewise report {experiment}")
 
 
 @app.command()

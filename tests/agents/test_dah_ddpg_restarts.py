@@ -36,7 +36,7 @@ def _summary(run_dir: Path) -> dict[str, Any]:
 
 
 def _saved_actors(path: Path) -> dict[str, torch.Tensor]:
-    saved = torch.load(path, weights_only=False)
+    saved = torch.load(path, weights_only=True)
     return {f"{n}.{k}": v for n in ("f_actor", "s_actor") for k, v in saved[n].items()}
 
 

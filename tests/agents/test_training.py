@@ -30,7 +30,7 @@ def early_learning(name: str, steps: int) -> dict:
 
 
 def parameters(run_dir) -> list[torch.Tensor]:
-    state = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=True)
     model = state["model"] if "model" in state else state["learner"]["actor"]
     return list(model.values())
 
@@ -77,7 +77,7 @@ def test_resume_after_kill_equals_uninterrupted_run(name, tmp_path):
     spec.train(env_fn, cfg, tmp_path / "full")
     with pytest.raises(Killed):
         spec.train(env_fn, cfg, tmp_path / "resumed", progress=kill_after(250))
-    assert torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=False)["epoch"] == 2
+    assert torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)["epoch"] == 2
     spec.train(env_fn, cfg, tmp_path / "resumed")
     assert_same(parameters(tmp_path / "full"), parameters(tmp_path / "resumed"))
     full = (tmp_path / "full" / "progress.csv").read_text().splitlines()

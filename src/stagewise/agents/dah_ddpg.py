@@ -61,10 +61,8 @@ uninterrupted one.
 from __future__ import annotations
 
 import copy
-import json
 import multiprocessing
 import pickle
-import shutil
 import time
 import warnings
 from collections.abc import Callable
@@ -84,14 +82,17 @@ from stagewise.agents.common.checkpoint import (
     check_same_config,
     config_dict,
     load_checkpoint,
+    load_torch,
     restore_rng_state,
     rng_state,
     save_checkpoint,
+    save_torch,
 )
 from stagewise.agents.common.logger import ProgressLogger
 from stagewise.agents.common.networks import mlp
 from stagewise.agents.common.replay import ReplayBatch, ReplayBuffer
 from stagewise.agents.common.seeding import seed_everything
+from stagewise.core.files import write_bytes_atomic, write_json_atomic
 
 POLICY_FILE = "policy.pt"
 CONFIG_FILE = "agent_config.json"
@@ -625,7 +626,8 @@ def _train_run(
     _save(run_dir, learner, best, buffer, c, rng, cfg)
     logger.close()
     env.close()
-    torch.save(
+    save_torch(
+        run_dir / POLICY_FILE,
         {
             **best,
             "obs_dim": obs_dim,
@@ -633,9 +635,8 @@ def _train_run(
             "hidden_sizes": list(cfg.hidden_sizes),
             "max_stages": cfg.max_stages,
         },
-        run_dir / POLICY_FILE,
     )
-    (run_dir / CONFIG_FILE).write_text(json.dumps(config_dict(cfg), indent=2))
+    write_json_atomic(run_dir / CONFIG_FILE, config_dict(cfg))
     return _policy_from(best, obs_dim, n_params, cfg.hidden_sizes, cfg.max_stages)
 
 
@@ -787,10 +788,7 @@ def _policy_from(
 
 def load_policy(run_dir: str | Path) -> DAHPolicy:
     """The greedy policy saved by :func:`train` in ``run_dir``."""
-    path = Path(run_dir) / POLICY_FILE
-    if not path.exists():
-        raise FileNotFoundError(f"no trained DAH-DDPG policy at {path}")
-    saved = torch.load(path, weights_only=False)
+    saved = load_torch(Path(run_dir) / POLICY_FILE, "trained DAH-DDPG policy")
     return _policy_from(
         saved,
         saved["obs_dim"],
@@ -859,16 +857,16 @@ def train_restarts(
         scores.append({"restart": i, "seed": run_cfg.seed, **result})
     env.close()
     chosen = max(range(len(scores)), key=lambda i: (scores[i]["return"], -i))
-    shutil.copyfile(dirs[chosen] / POLICY_FILE, run_dir / POLICY_FILE)
-    shutil.copyfile(dirs[chosen] / PROGRESS_FILE, run_dir / PROGRESS_FILE)
-    (run_dir / CONFIG_FILE).write_text(json.dumps(config_dict(cfg), indent=2))
+    for name in (POLICY_FILE, PROGRESS_FILE):
+        write_bytes_atomic(run_dir / name, (dirs[chosen] / name).read_bytes())
+    write_json_atomic(run_dir / CONFIG_FILE, config_dict(cfg))
     summary = {
         "selected": chosen,
         "selection_seed": SELECTION_SEED,
         "selection_episodes": cfg.selection_episodes,
         "restarts": scores,
     }
-    (run_dir / RESTARTS_FILE).write_text(json.dumps(summary, indent=2))
+    write_json_atomic(run_dir / RESTARTS_FILE, summary)
     return load_policy(run_dir)
 
 

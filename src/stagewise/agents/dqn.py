@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -46,13 +45,16 @@ from stagewise.agents.common.checkpoint import (
     check_same_config,
     config_dict,
     load_checkpoint,
+    load_torch,
     restore_rng_state,
     rng_state,
     save_checkpoint,
+    save_torch,
 )
 from stagewise.agents.common.logger import ProgressLogger
 from stagewise.agents.common.replay import ReplayBuffer
 from stagewise.agents.common.seeding import seed_everything
+from stagewise.core.files import write_json_atomic
 
 POLICY_FILE = "policy.pt"
 CONFIG_FILE = "agent_config.json"
@@ -441,7 +443,8 @@ def train(
     _save(run_dir, learner, buffer, c, rng, cfg)
     logger.close()
     env.close()
-    torch.save(
+    save_torch(
+        run_dir / POLICY_FILE,
         {
             "q": learner.q.state_dict(),
             "obs_dim": obs_dim,
@@ -450,9 +453,8 @@ def train(
             "dueling": cfg.dueling,
             "action_masking": cfg.action_masking,
         },
-        run_dir / POLICY_FILE,
     )
-    (run_dir / CONFIG_FILE).write_text(json.dumps(config_dict(cfg), indent=2))
+    write_json_atomic(run_dir / CONFIG_FILE, config_dict(cfg))
     return GreedyQPolicy(learner.q, cfg.action_masking)
 
 
@@ -560,10 +562,7 @@ def _save(
 
 def load_policy(run_dir: str | Path) -> GreedyQPolicy:
     """The greedy policy saved by :func:`train` in ``run_dir``."""
-    path = Path(run_dir) / POLICY_FILE
-    if not path.exists():
-        raise FileNotFoundError(f"no trained DQN policy at {path}")
-    saved = torch.load(path, weights_only=False)
+    saved = load_torch(Path(run_dir) / POLICY_FILE, "trained DQN policy")
     q = QNetwork(
         saved["obs_dim"], saved["n_actions"], tuple(saved["hidden_sizes"]), saved["dueling"]
     )

@@ -3,12 +3,20 @@
 A job is a picklable top-level function and its keyword arguments. Results
 come back in submission order. The local backend uses ``spawn``-started
 processes (no state inherited from the parent); each job sets its own torch
-thread count, so ``workers`` x threads should not exceed the cores.
+thread count, so ``workers`` x threads should not exceed the cores. A local
+worker dies with the process that started it (``kill -9`` of ``stagewise bench``
+included), so no orphan keeps writing into a run folder that a resume reopens.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -59,7 +67,12 @@ def _inline(job: Job, on_done: Callable[[Job], None] | None) -> Any:
 def _local(jobs: list[Job], workers: int, on_done: Callable[[Job], None] | None) -> list[Any]:
     results: list[Any] = [None] * len(jobs)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = {pool.submit(job.fn, **job.kwargs): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
             i = futures[future]
@@ -67,6 +80,31 @@ def _local(jobs: list[Job], workers: int, on_done: Callable[[Job], None] | None)
             if on_done is not None:
                 on_done(jobs[i])
     return results
+
+
+PR_SET_PDEATHSIG = 1
+PARENT_POLL_SECONDS = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this worker process exit as soon as ``parent_pid`` is gone.
+
+    Linux delivers SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``); a
+    daemon thread also polls the parent PID, which covers every other platform and
+    a parent that died before the ``prctl`` call.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
 
 
 def _ray(jobs: list[Job], on_done: Callable[[Job], None] | None) -> list[Any]:

@@ -9,23 +9,28 @@ Example ``grid.yaml``::
     agents:
       - name: dqn
         steps: 20000
-        hp: {lr: 0.001}
+        hp: {learning_rate: 0.001}
     seeds: [0, 1, 2]
     baselines: [optimal, never-expand]
     evaluation: {episodes: 2000, seed: 10000}
 
 Every agent run writes ``runs/<experiment>/<problem>/<agent>/seed<k>/`` (run.json,
 progress.csv, checkpoint, policy, evaluation.json); a baseline writes
-``runs/<experiment>/<problem>/<policy>/evaluation.json``. ``evaluation.json`` is
-written last and atomically: a run that has it is complete and is skipped when
-the grid is run again; an interrupted run resumes from its checkpoint.
+``runs/<experiment>/<problem>/<policy>/`` (run.json, evaluation.json). ``run.json``
+holds the run's fingerprint (:mod:`stagewise.bench.runs`); ``evaluation.json`` is
+written last and atomically. A run with the grid's fingerprint and an evaluation
+with the grid's evaluation settings is skipped when the grid is run again; an
+interrupted one resumes from its checkpoint; a folder holding another fingerprint
+(the grid was edited under the same experiment name) is refused before any job
+starts, naming the changed fields. Agent settings (``hp``) are the fields of the
+agent's config dataclass (``stagewise train --help``, ``docs/``), checked before
+any job starts.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +39,9 @@ import gymnasium as gym
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stagewise.bench.executor import Backend, Job, run_jobs
+from stagewise.bench.runs import RunFolder, RunRecord, check_run_folder
 from stagewise.core.config import ConfigError, read_config_file
+from stagewise.core.files import RunFileError, read_json, write_json_atomic
 from stagewise.core.policy import evaluate
 from stagewise.core.registry import get_problem, load_object
 
@@ -103,26 +110,36 @@ def _check_names(grid: Grid, origin: str) -> None:
 
 
 def grid_jobs(grid: Grid, root: Path) -> list[Job]:
-    """One job per incomplete (problem, agent, seed) run and per (problem, baseline)."""
-    jobs = []
+    """One job per (problem, agent, seed) run and per (problem, baseline) not yet evaluated.
+
+    Every run's fingerprint is built (and every agent's settings checked) before any job
+    starts. A run whose folder holds the same fingerprint and an evaluation with the
+    grid's evaluation settings is skipped; an interrupted one resumes.
+
+    Raises:
+        ConfigError: naming each run folder that holds another fingerprint (or a broken
+            run record), and each invalid agent setting, before anything runs.
+    """
+    jobs: list[tuple[Path, RunRecord, Job]] = []
     for problem in grid.problems:
         slug = get_problem(problem.name).slug
+        cfg = _problem_config(slug, problem.config)
         for baseline in grid.baselines:
+            record = baseline_record(slug, cfg.model_dump(), baseline, grid.evaluation)
             run_dir = root / grid.experiment / slug / baseline
-            if not (run_dir / EVALUATION).exists():
-                kwargs = {
-                    "problem": slug,
-                    "config": problem.config,
-                    "policy": baseline,
-                    "run_dir": str(run_dir),
-                    "evaluation": grid.evaluation.model_dump(),
-                }
-                jobs.append(Job(evaluate_baseline, kwargs, f"{slug}/{baseline}"))
+            kwargs = {
+                "problem": slug,
+                "config": problem.config,
+                "policy": baseline,
+                "run_dir": str(run_dir),
+                "evaluation": grid.evaluation.model_dump(),
+            }
+            jobs.append((run_dir, record, Job(evaluate_baseline, kwargs, f"{slug}/{baseline}")))
         for agent in grid.agents:
             for seed in grid.seeds:
+                settings = _agent_settings(agent, seed)
+                record = agent_record(slug, cfg.model_dump(), agent.name, seed, settings)
                 run_dir = root / grid.experiment / slug / agent.name / f"seed{seed}"
-                if (run_dir / EVALUATION).exists():
-                    continue
                 kwargs = {
                     "problem": slug,
                     "config": problem.config,
@@ -133,8 +150,79 @@ def grid_jobs(grid: Grid, root: Path) -> list[Job]:
                     "run_dir": str(run_dir),
                     "evaluation": grid.evaluation.model_dump(),
                 }
-                jobs.append(Job(train_and_evaluate, kwargs, f"{slug}/{agent.name}/seed{seed}"))
-    return jobs
+                label = f"{slug}/{agent.name}/seed{seed}"
+                jobs.append((run_dir, record, Job(train_and_evaluate, kwargs, label)))
+    return _pending(jobs, grid.evaluation)
+
+
+def _pending(jobs: list[tuple[Path, RunRecord, Job]], evaluation: EvaluationSpec) -> list[Job]:
+    pending, problems = [], []
+    for run_dir, record, job in jobs:
+        try:
+            exists = check_run_folder(run_dir, record) if run_dir.exists() else False
+        except RunFileError as err:
+            problems.append(str(err))
+            continue
+        if not (exists and _evaluated(run_dir, evaluation)):
+            pending.append(job)
+    if problems:
+        raise ConfigError(problems, "the run folders")
+    return pending
+
+
+def _evaluated(run_dir: Path, evaluation: EvaluationSpec) -> bool:
+    """Whether ``run_dir`` holds an evaluation made with ``evaluation``'s settings."""
+    path = run_dir / EVALUATION
+    if not path.exists():
+        return False
+    try:
+        stored = read_json(path, "evaluation record")
+    except RunFileError:
+        return False
+    return isinstance(stored, dict) and stored.get("evaluation") == evaluation.model_dump()
+
+
+def _agent_settings(agent: AgentEntry, seed: int) -> Any:
+    from stagewise.agents import get_agent
+
+    values = {"seed": seed, **agent.hp}
+    if agent.steps is not None:
+        values["total_steps"] = agent.steps
+    try:
+        return get_agent(agent.name).settings(values)
+    except ValueError as err:
+        raise ConfigError([f"agents.{agent.name}.hp: {err}"], "the grid") from None
+
+
+def agent_record(
+    problem: str, config: dict[str, Any], agent: str, seed: int, settings: Any
+) -> RunRecord:
+    """The fingerprint of an agent run."""
+    from stagewise.agents import get_agent
+
+    return RunRecord(
+        problem=problem,
+        method=agent,
+        kind="agent",
+        seed=seed,
+        config=config,
+        method_config=dataclasses.asdict(settings),
+        action_mode=get_agent(agent).action_mode,
+    )
+
+
+def baseline_record(
+    problem: str, config: dict[str, Any], policy: str, evaluation: EvaluationSpec
+) -> RunRecord:
+    """The fingerprint of a named policy's evaluation."""
+    return RunRecord(
+        problem=problem,
+        method=policy,
+        kind="baseline",
+        seed=None,
+        config=config,
+        method_config={"evaluation": evaluation.model_dump()},
+    )
 
 
 def run_grid(
@@ -154,12 +242,6 @@ def _problem_config(problem: str, config: dict[str, Any] | str | None) -> Any:
     return load_config(get_problem(problem).env_class().config_model, config)
 
 
-def _write_atomic(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str))
-    os.replace(tmp, path)
-
-
 def evaluate_baseline(
     problem: str,
     config: dict[str, Any] | str | None,
@@ -172,24 +254,25 @@ def evaluate_baseline(
 
     spec = get_problem(problem)
     cfg = _problem_config(problem, config)
-    env = gym.make(spec.env_id, config=cfg)
-    start = time.perf_counter()
-    pol = RandomPolicy(0) if policy == "random" else load_object(spec.policies[policy])(env)
-    seconds = time.perf_counter() - start
-    result = evaluate(pol, env, evaluation["episodes"], evaluation["seed"])
-    record = {
-        "problem": problem,
-        "method": policy,
-        "kind": "baseline",
-        "seed": None,
-        "config": cfg.model_dump(),
-        "seconds": seconds,
-        **result.summary(),
-    }
-    path = Path(run_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    _write_atomic(path / EVALUATION, record)
-    return record
+    record = baseline_record(problem, cfg.model_dump(), policy, EvaluationSpec(**evaluation))
+    with RunFolder(run_dir, record, purpose="baseline evaluation"):
+        env = gym.make(spec.env_id, config=cfg)
+        start = time.perf_counter()
+        pol = RandomPolicy(0) if policy == "random" else load_object(spec.policies[policy])(env)
+        seconds = time.perf_counter() - start
+        result = evaluate(pol, env, evaluation["episodes"], evaluation["seed"])
+        summary = {
+            "problem": problem,
+            "method": policy,
+            "kind": "baseline",
+            "seed": None,
+            "config": cfg.model_dump(),
+            "evaluation": evaluation,
+            "seconds": seconds,
+            **result.summary(),
+        }
+        write_json_atomic(Path(run_dir) / EVALUATION, summary)
+    return summary
 
 
 def train_and_evaluate(
@@ -202,7 +285,8 @@ def train_and_evaluate(
     run_dir: str,
     evaluation: dict[str, int],
 ) -> dict[str, Any]:
-    """Train ``agent`` on ``problem`` (resuming if a checkpoint exists), then evaluate it."""
+    """Train ``agent`` on ``problem`` (resuming a run with the same fingerprint), then
+    evaluate it; the run folder is locked throughout."""
     import torch
 
     from stagewise.agents import get_agent
@@ -211,36 +295,25 @@ def train_and_evaluate(
     spec = get_problem(problem)
     agent_spec = get_agent(agent)
     cfg = _problem_config(problem, config)
-    values = {"seed": seed, **hp}
-    if steps is not None:
-        values["total_steps"] = steps
-    settings = agent_spec.config(**values)
-    path = Path(run_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "problem": spec.slug,
-        "agent": agent,
-        "action_mode": agent_spec.action_mode,
-        "config": cfg.model_dump(),
-        "agent_config": dataclasses.asdict(settings),
-    }
-    (path / "run.json").write_text(json.dumps(meta, indent=2, default=str))
-
-    def env_fn() -> gym.Env:
-        return gym.make(spec.env_id, config=cfg, action_mode=agent_spec.action_mode)
-
-    start = time.perf_counter()
-    policy = agent_spec.train(env_fn, settings, path)
-    seconds = time.perf_counter() - start
-    result = evaluate(policy, env_fn(), evaluation["episodes"], evaluation["seed"])
-    record = {
-        "problem": problem,
-        "method": agent,
-        "kind": "agent",
-        "seed": seed,
-        "config": cfg.model_dump(),
-        "seconds": seconds,
-        **result.summary(),
-    }
-    _write_atomic(path / EVALUATION, record)
-    return record
+    settings = _agent_settings(AgentEntry(name=agent, steps=steps, hp=hp), seed)
+    record = agent_record(problem, cfg.model_dump(), agent, seed, settings)
+    env_fn = functools.partial(
+        gym.make, spec.env_id, config=cfg, action_mode=agent_spec.action_mode
+    )
+    with RunFolder(run_dir, record):
+        start = time.perf_counter()
+        policy = agent_spec.train(env_fn, settings, Path(run_dir))
+        seconds = time.perf_counter() - start
+        result = evaluate(policy, env_fn(), evaluation["episodes"], evaluation["seed"])
+        summary = {
+            "problem": problem,
+            "method": agent,
+            "kind": "agent",
+            "seed": seed,
+            "config": cfg.model_dump(),
+            "evaluation": evaluation,
+            "seconds": seconds,
+            **result.summary(),
+        }
+        write_json_atomic(Path(run_dir) / EVALUATION, summary)
+    return summary

@@ -9,7 +9,6 @@ percent and mean constraint cost per episode.
 from __future__ import annotations
 
 import csv
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from stagewise.bench.grid import EVALUATION
+from stagewise.core.files import read_json
 
 REFERENCE = "optimal"
 
@@ -29,7 +29,7 @@ def collect(root: Path) -> list[dict[str, Any]]:
     """Every evaluation record below ``root``."""
     if not root.is_dir():
         raise ValueError(f"{root} is not a directory of runs")
-    records = [json.loads(p.read_text()) for p in sorted(root.rglob(EVALUATION))]
+    records = [read_json(p, "evaluation record") for p in sorted(root.rglob(EVALUATION))]
     if not records:
         raise ValueError(f"no {EVALUATION} below {root}: run `stagewise bench` first")
     return records

@@ -9,11 +9,13 @@ keyword overrides, and either returns a validated model or raises one
 from __future__ import annotations
 
 import json
+import types
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 ConfigT = TypeVar("ConfigT", bound="ProblemConfig")
 
@@ -25,6 +27,18 @@ class ProblemConfig(BaseModel):
         extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
     )
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """A numeric field refuses ``True`` and ``"3"`` (pydantic would read them as 1 and 3)."""
+        if info.field_name is None or not _is_number_field(cls.model_fields[info.field_name]):
+            return value
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is a boolean, not a number")
+        if isinstance(value, str):
+            raise ValueError(f"{value!r} is a string, not a number")
+        return value
+
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; lists every offending field."""
@@ -35,6 +49,16 @@ class ConfigError(ValueError):
         where = f" in {source}" if source else ""
         body = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"invalid configuration{where}:\n{body}")
+
+
+def _is_number_field(field: Any) -> bool:
+    """Whether the field's type is ``int``/``float``, optionally ``| None``."""
+    annotation = field.annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    else:
+        args = [annotation]
+    return bool(args) and all(a in (int, float) for a in args)
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

@@ -28,6 +28,10 @@ from gymnasium import spaces
 Decision = dict[str, np.ndarray]
 # 0-d arrays rather than Python floats: NumPy converts a Python float again at every operation.
 _ZERO, _ONE, _MINUS_ONE = np.zeros(()), np.ones(()), -np.ones(())
+_REAL_KINDS = "biuf"
+MAX_ACTION_EXCESS = 1e6
+"""Cap of the clipped amount charged for one action (normalized units): beyond it the
+charge carries no information, and an uncapped 1e308 would overflow the cost to inf."""
 FieldKind = Literal["continuous", "integer", "binary"]
 ActionMode = Literal["box", "discrete", "hybrid"]
 
@@ -234,20 +238,27 @@ class ActionCodec:
             excess = np.abs(cont - clipped_cont).sum(axis=1) + np.abs(binary - clipped_bin).sum(
                 axis=1
             )
-            return (clipped_bin.astype(np.int8), clipped_cont), excess
+            return (clipped_bin.astype(np.int8), clipped_cont), _capped(excess)
         if mode == "discrete":
             arr = _as_batch(actions, (), batch, problem, "discrete action")
             rounded = np.round(arr)
             clipped = np.minimum(self._n_choices - 1.0, np.maximum(0.0, rounded))
-            return clipped.astype(np.int64), np.abs(rounded - clipped) + np.abs(arr - rounded)
+            excess = np.abs(rounded - clipped) + np.abs(arr - rounded)
+            return clipped.astype(np.int64), _capped(excess)
         arr = _as_batch(actions, (self.dim,), batch, problem, "action", check_finite=False)
         clipped = np.minimum(np.maximum(arr, _MINUS_ONE), _ONE)
         excess = np.add.reduce(np.abs(arr - clipped), axis=1)
         # A NaN/inf entry makes its row's clipped amount NaN/inf: one check on [batch]
         # instead of one on every entry (an overflowing sum only triggers the exact check).
         if not math.isfinite(excess.item(0) if batch == 1 else np.add.reduce(excess)):
+            # raises for a NaN/inf entry; finite entries may still overflow the sum
             _check_finite(arr, batch, problem, "action")
-        return clipped, excess
+        return clipped, _capped(excess)
+
+
+def _capped(excess: np.ndarray) -> np.ndarray:
+    """``excess`` with every entry at most :data:`MAX_ACTION_EXCESS` (in place)."""
+    return np.minimum(excess, MAX_ACTION_EXCESS, out=excess)
 
 
 def _indexer(mask: np.ndarray) -> slice | np.ndarray | None:
@@ -273,10 +284,7 @@ def _as_batch(
 
     ``check_finite=False`` leaves the NaN/inf check to the caller (:func:`_check_finite`).
     """
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{problem}: {what} is not numeric: {value!r}") from err
+    arr = _numeric(value, problem, what)
     expected = (batch, *shape)
     if arr.shape != expected:
         if batch == 1 and arr.shape == shape:
@@ -287,6 +295,27 @@ def _as_batch(
     if check_finite:
         _check_finite(arr, batch, problem, what)
     return arr
+
+
+def _numeric(value: object, problem: str, what: str) -> np.ndarray:
+    """``value`` as float64; strings, ``None``, objects and complex numbers are refused.
+
+    (NumPy would parse ``"0.5"`` and silently drop an imaginary part.)
+    """
+    if isinstance(value, np.ndarray) and value.dtype.kind in _REAL_KINDS:
+        return value.astype(np.float64, copy=False)
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{problem}: {what} is not numeric: {value!r}") from err
+    if raw.dtype.kind == "c":
+        raise ValueError(f"{problem}: {what} is complex ({value!r}); actions are real numbers")
+    if raw.dtype.kind not in _REAL_KINDS:
+        raise ValueError(
+            f"{problem}: {what} is not numeric: {value!r} ({type(value).__name__}); "
+            "give numbers, not strings or None"
+        )
+    return raw.astype(np.float64, copy=False)
 
 
 def _check_finite(arr: np.ndarray, batch: int, problem: str, what: str) -> None:

@@ -6,6 +6,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from stagewise.core.files import write_text_atomic
+
 
 class ProgressLogger:
     """Appends rows to ``run_dir/progress.csv``; the header is fixed by the first row.
@@ -34,7 +36,7 @@ class ProgressLogger:
         lines = self.path.read_text().splitlines(keepends=True)
         if lines:
             self._fields = next(csv.reader([lines[0]]))
-        self.path.write_text("".join(lines[: rows + 1]))
+        write_text_atomic(self.path, "".join(lines[: rows + 1]))
 
     def log(self, row: dict[str, Any], step: int | None = None) -> None:
         if self._fields is None:

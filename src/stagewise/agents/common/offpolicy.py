@@ -34,9 +34,11 @@ from torch import nn
 from stagewise.agents.common.actor_critic import check_spaces
 from stagewise.agents.common.checkpoint import (
     load_checkpoint,
+    load_torch,
     restore_rng_state,
     rng_state,
     save_checkpoint,
+    save_torch,
 )
 from stagewise.agents.common.costs import CostSpec
 from stagewise.agents.common.lagrange import LagrangeMultipliers
@@ -101,9 +103,14 @@ class OffPolicyConfig:
     tensorboard: bool = False
     """Also write TensorBoard scalars (when tensorboard is installed)."""
 
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the first invalid hyper-parameter."""
+        validate(self)
+
 
 def validate(cfg: OffPolicyConfig) -> None:
     """Raise ``ValueError`` naming the first invalid hyper-parameter."""
+    CostSpec.from_config(cfg.cost_limit, cfg.cost_limits)
     for name in (
         "total_steps",
         "num_envs",
@@ -382,18 +389,12 @@ def save_policy(run_dir, learner: OffPolicyLearner, obs_space, act_space, cfg) -
         "actor": learner.actor.state_dict(),
         "config": asdict(cfg),
     }
-    path = Path(run_dir) / POLICY_FILE
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    save_torch(Path(run_dir) / POLICY_FILE, payload)
 
 
 def load_policy(run_dir: str | Path) -> DeterministicPolicy:
     """The deterministic actor saved in ``run_dir`` by DDPG or DDPG-Lag."""
-    path = Path(run_dir) / POLICY_FILE
-    if not path.exists():
-        raise FileNotFoundError(f"no trained policy in {run_dir} (missing {POLICY_FILE})")
-    payload = torch.load(path, weights_only=False)
+    payload = load_torch(Path(run_dir) / POLICY_FILE, "trained policy")
     obs_dim = int(np.prod(payload["observation_space"].shape))
     actor = DeterministicActor(obs_dim, payload["action_space"], payload["hidden"])
     actor.load_state_dict(payload["actor"])

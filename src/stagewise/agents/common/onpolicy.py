@@ -36,9 +36,11 @@ from torch import nn
 from stagewise.agents.common.actor_critic import ActorCritic, ActorPolicy
 from stagewise.agents.common.checkpoint import (
     load_checkpoint,
+    load_torch,
     restore_rng_state,
     rng_state,
     save_checkpoint,
+    save_torch,
 )
 from stagewise.agents.common.costs import CostSpec
 from stagewise.agents.common.logger import ProgressLogger
@@ -102,9 +104,14 @@ class OnPolicyConfig:
     tensorboard: bool = False
     """Also write TensorBoard scalars (when tensorboard is installed)."""
 
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the first invalid hyper-parameter."""
+        validate(self)
+
 
 def validate(cfg: OnPolicyConfig) -> None:
     """Raise ``ValueError`` naming the first invalid hyper-parameter."""
+    CostSpec.from_config(cfg.cost_limit, cfg.cost_limits)
     positive_ints = ("total_steps", "num_envs", "steps_per_epoch", "update_epochs")
     for name in (*positive_ints, "minibatch_size", "torch_threads", "checkpoint_every"):
         value = getattr(cfg, name)
@@ -314,18 +321,12 @@ def save_policy(run_dir: str | Path, model: ActorCritic, envs, k: int, cfg: OnPo
         "state_dict": model.state_dict(),
         "config": asdict(cfg),
     }
-    path = Path(run_dir) / POLICY_FILE
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    save_torch(Path(run_dir) / POLICY_FILE, payload)
 
 
 def load_policy(run_dir: str | Path) -> ActorPolicy:
     """The deterministic policy saved in ``run_dir`` by an on-policy agent."""
-    path = Path(run_dir) / POLICY_FILE
-    if not path.exists():
-        raise FileNotFoundError(f"no trained policy in {run_dir} (missing {POLICY_FILE})")
-    payload = torch.load(path, weights_only=False)
+    payload = load_torch(Path(run_dir) / POLICY_FILE, "trained policy")
     model = ActorCritic(
         payload["observation_space"],
         payload["action_space"],

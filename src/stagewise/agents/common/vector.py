@@ -1,4 +1,4 @@
-"""Vector environments for training: construction, final observations, snapshots.
+"""Vector environments for training: construction, final observations, plain-data snapshots.
 
 Agents receive ``env_fn`` building one Gymnasium environment and step
 ``num_envs`` copies as a :class:`gymnasium.vector.SyncVectorEnv` with same-step
@@ -11,7 +11,6 @@ same-step autoreset too, without a Python loop over copies.
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -45,19 +44,70 @@ def final_observations(obs: np.ndarray, infos: dict[str, Any], done: np.ndarray)
     return out
 
 
-def snapshot_envs(envs: VectorEnv) -> bytes:
-    """The full state of ``envs`` (sub-environments and their generators) as bytes."""
+def snapshot_envs(envs: VectorEnv) -> dict[str, Any]:
+    """The state of ``envs`` as plain data (numbers, arrays, generator states), no pickle.
+
+    Every layer (the vector env, each sub-environment's wrappers and the environment
+    itself) contributes its attributes that are plain values or NumPy generators;
+    structure (spaces, dynamics, configs) is rebuilt by ``env_fn`` and not stored.
+    """
+    state = {"vector": _plain_attributes(envs)}
     if isinstance(envs, SyncVectorEnv):
-        return pickle.dumps(envs.envs)
-    return pickle.dumps(envs.__dict__)
+        state["envs"] = [[_plain_attributes(layer) for layer in _layers(e)] for e in envs.envs]
+    return state
 
 
-def restore_envs(envs: VectorEnv, blob: bytes) -> None:
+def restore_envs(envs: VectorEnv, state: dict[str, Any]) -> None:
     """Put ``envs`` back in the state captured by :func:`snapshot_envs`."""
+    _restore_attributes(envs, state["vector"])
     if isinstance(envs, SyncVectorEnv):
-        envs.envs = pickle.loads(blob)
-    else:
-        envs.__dict__.update(pickle.loads(blob))
+        for env, layers in zip(envs.envs, state["envs"], strict=True):
+            for layer, saved in zip(_layers(env), layers, strict=True):
+                _restore_attributes(layer, saved)
+
+
+def _layers(env: gym.Env) -> list[Any]:
+    """``env``'s wrappers from the outside in, then the environment itself."""
+    layers = [env]
+    while isinstance(layers[-1], gym.Wrapper):
+        layers.append(layers[-1].env)
+    return layers
+
+
+_GENERATOR = "__generator__"
+
+
+def _plain(value: Any) -> bool:
+    if value is None or isinstance(value, bool | int | float | str | np.generic):
+        return True
+    if isinstance(value, np.ndarray):
+        return not value.dtype.hasobject
+    if isinstance(value, list | tuple):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _plain_attributes(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in vars(obj).items():
+        if isinstance(value, np.random.Generator):
+            out[name] = {_GENERATOR: value.bit_generator.state}
+        elif _plain(value):
+            out[name] = value
+    return out
+
+
+def _restore_attributes(obj: Any, saved: dict[str, Any]) -> None:
+    for name, value in saved.items():
+        if isinstance(value, dict) and _GENERATOR in value:
+            state = value[_GENERATOR]
+            bit_generator = getattr(np.random, state["bit_generator"])()
+            bit_generator.state = state
+            setattr(obj, name, np.random.Generator(bit_generator))
+        else:
+            setattr(obj, name, value)
 
 
 class EpisodeTracker:
