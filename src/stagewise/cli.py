@@ -32,6 +32,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 import stagewise
 from stagewise.core.config import ConfigError, config_fields, load_config
@@ -52,8 +53,10 @@ EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 # ----------------------------------------------------------------- helpers
 def fail(message: str) -> None:
-    """Print ``message`` as an error and exit with status 2."""
-    console.print(f"[bold red]error:[/] {message}")
+    """Print ``message`` as one ``error:`` line (never wrapped, no markup) and exit with 2."""
+    console.print(
+        Text.assemble(("error:", "bold red"), " ", " ".join(message.split())), soft_wrap=True
+    )
     raise typer.Exit(2)
 
 

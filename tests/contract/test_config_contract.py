@@ -67,3 +67,22 @@ def test_unknown_config_field_is_rejected_with_its_name(spec: stagewise.core.Pro
         assert "no_such_field" in str(err)
     else:
         raise AssertionError("an unknown field was accepted")
+
+
+def test_numeric_fields_refuse_booleans_and_numeric_strings(
+    spec: stagewise.core.ProblemSpec,
+) -> None:
+    """Pydantic would read ``True`` as 1 and ``"3"`` as 3; a config never does."""
+    from stagewise.core.config import _is_number_field
+
+    model = spec.env_class().config_model
+    numeric = [n for n, f in model.model_fields.items() if _is_number_field(f)]
+    assert numeric, f"{spec.slug} has no numeric config field to check"
+    for name in numeric:
+        for loose in (True, "3"):
+            try:
+                gym.make(spec.env_id, **{name: loose})
+            except ConfigError as err:
+                assert name in str(err) and repr(loose) in str(err)
+            else:
+                raise AssertionError(f"{spec.slug}: {name}={loose!r} was accepted")

@@ -11,6 +11,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 
 from stagewise.core.env import ACTION_RANGE
 from stagewise.core.registry import ProblemSpec
+from stagewise.core.spaces import MAX_ACTION_EXCESS
 
 
 def make(spec: ProblemSpec, mode: str = "box") -> gym.Env:
@@ -108,6 +109,52 @@ def test_invalid_actions_raise_value_error_naming_problem(
         env.reset(seed=0)
         with pytest.raises(ValueError, match=env.unwrapped.problem_id):
             env.unwrapped.step(bad)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("extreme", [1e308, -1e308])
+def test_extreme_finite_actions_are_charged_a_finite_capped_cost(
+    spec_mode: tuple[ProblemSpec, str], extreme: float
+) -> None:
+    spec, mode = spec_mode
+    env = make(spec, mode).unwrapped
+    env.reset(seed=0)
+    space = env.action_space
+    if mode == "hybrid":
+        action = (np.full(space.spaces[0].shape, extreme), np.full(space.spaces[1].shape, extreme))
+    elif mode == "discrete":
+        action = extreme
+    else:
+        action = np.full(space.shape, extreme)
+    _, reward, *_, info = env.step(action)
+    assert np.isfinite(reward) and np.isfinite(info["cost"])
+    assert 0 < info["costs"][ACTION_RANGE] <= MAX_ACTION_EXCESS
+    vector = type(env).make_vector(3, action_mode=mode)
+    vector.reset(seed=0)
+    batch = (
+        tuple(np.stack([part] * 3) for part in action)
+        if mode == "hybrid"
+        else np.stack([np.asarray(action)] * 3)
+    )
+    assert np.all(np.isfinite(vector.step(batch)[4]["cost"]))
+
+
+def test_loose_actions_are_refused_naming_them(spec_mode: tuple[ProblemSpec, str]) -> None:
+    """NumPy would parse "0.5", drop an imaginary part and read None as nan."""
+    spec, mode = spec_mode
+    env = make(spec, mode).unwrapped
+    sample = env.action_space.sample()
+    loose = [None, "0.5"]
+    if mode == "box":
+        loose += [np.asarray(sample) + 1j, np.asarray(sample).astype(str)]
+    elif mode == "discrete":
+        loose += [1 + 1j]
+    else:
+        loose += [(sample[0], np.asarray(sample[1]) + 1j), (None, sample[1])]
+    for action in loose:
+        env.reset(seed=0)
+        with pytest.raises(ValueError, match=r"not numeric|complex|hybrid action"):
+            env.step(action)
 
 
 def test_out_of_range_action_is_clipped_and_charged(spec: ProblemSpec) -> None:

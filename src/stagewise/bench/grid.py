@@ -46,6 +46,7 @@ from stagewise.core.policy import evaluate
 from stagewise.core.registry import get_problem, load_object
 
 EVALUATION = "evaluation.json"
+EDITED_GRID_HINT = "restore the grid, or give the edited grid another experiment name"
 
 
 class _Strict(BaseModel):
@@ -125,7 +126,7 @@ def grid_jobs(grid: Grid, root: Path) -> list[Job]:
         slug = get_problem(problem.name).slug
         cfg = _problem_config(slug, problem.config)
         for baseline in grid.baselines:
-            record = baseline_record(slug, cfg.model_dump(), baseline, grid.evaluation)
+            record = baseline_record(slug, cfg.model_dump(), baseline)
             run_dir = root / grid.experiment / slug / baseline
             kwargs = {
                 "problem": slug,
@@ -152,21 +153,23 @@ def grid_jobs(grid: Grid, root: Path) -> list[Job]:
                 }
                 label = f"{slug}/{agent.name}/seed{seed}"
                 jobs.append((run_dir, record, Job(train_and_evaluate, kwargs, label)))
-    return _pending(jobs, grid.evaluation)
+    return _pending(jobs, grid.evaluation, root / grid.experiment)
 
 
-def _pending(jobs: list[tuple[Path, RunRecord, Job]], evaluation: EvaluationSpec) -> list[Job]:
+def _pending(
+    jobs: list[tuple[Path, RunRecord, Job]], evaluation: EvaluationSpec, experiment: Path
+) -> list[Job]:
     pending, problems = [], []
     for run_dir, record, job in jobs:
         try:
-            exists = check_run_folder(run_dir, record) if run_dir.exists() else False
+            exists = run_dir.exists() and check_run_folder(run_dir, record, EDITED_GRID_HINT)
         except RunFileError as err:
             problems.append(str(err))
             continue
         if not (exists and _evaluated(run_dir, evaluation)):
             pending.append(job)
     if problems:
-        raise ConfigError(problems, "the run folders")
+        raise ConfigError(problems, str(experiment))
     return pending
 
 
@@ -211,17 +214,10 @@ def agent_record(
     )
 
 
-def baseline_record(
-    problem: str, config: dict[str, Any], policy: str, evaluation: EvaluationSpec
-) -> RunRecord:
-    """The fingerprint of a named policy's evaluation."""
+def baseline_record(problem: str, config: dict[str, Any], policy: str) -> RunRecord:
+    """The fingerprint of a named policy (its evaluation settings live in its record)."""
     return RunRecord(
-        problem=problem,
-        method=policy,
-        kind="baseline",
-        seed=None,
-        config=config,
-        method_config={"evaluation": evaluation.model_dump()},
+        problem=problem, method=policy, kind="baseline", seed=None, config=config, method_config={}
     )
 
 
@@ -254,7 +250,7 @@ def evaluate_baseline(
 
     spec = get_problem(problem)
     cfg = _problem_config(problem, config)
-    record = baseline_record(problem, cfg.model_dump(), policy, EvaluationSpec(**evaluation))
+    record = baseline_record(problem, cfg.model_dump(), policy)
     with RunFolder(run_dir, record, purpose="baseline evaluation"):
         env = gym.make(spec.env_id, config=cfg)
         start = time.perf_counter()

@@ -108,7 +108,10 @@ def read_run_record(run_dir: str | Path) -> dict[str, Any]:
     return stored
 
 
-def check_run_folder(run_dir: str | Path, record: RunRecord) -> bool:
+RESUME_HINT = "use the same settings to resume it, or --new for a new run folder"
+
+
+def check_run_folder(run_dir: str | Path, record: RunRecord, hint: str = RESUME_HINT) -> bool:
     """Whether ``run_dir`` already holds this run (``False``: nothing there yet).
 
     Raises:
@@ -120,15 +123,14 @@ def check_run_folder(run_dir: str | Path, record: RunRecord) -> bool:
         differences = fingerprint_differences(read_run_record(run_dir), record)
         if differences:
             raise RunFileError(
-                f"{run_dir} holds a run with another fingerprint ({'; '.join(differences)}); "
-                "use the same settings to resume it, or --new for a new run folder"
+                f"{run_dir} holds a run with another fingerprint ({'; '.join(differences)}); {hint}"
             )
         return True
     stray = sorted(p.name for p in run_dir.glob("*") if not p.name.startswith("."))
     if stray:
         raise RunFileError(
             f"{run_dir} holds files of an unknown run ({', '.join(stray[:4])}) but no "
-            f"{RUN_FILE}; choose another folder or use --new"
+            f"{RUN_FILE}; {hint}"
         )
     return False
 

@@ -13,10 +13,9 @@ import stagewise
 from stagewise.core.config import ConfigError
 from stagewise.problems.gtep.config import GTEPConfig
 from stagewise.problems.gtep.env import GTEPEnv
+from tests.published import published
 
-# the published case studies lie beside the repository, in ../shared
-SHARED = Path(__file__).resolve().parents[3].parent / "shared"
-PUBLISHED = SHARED / "safeor_configs" / "gtep" / "gen_trans_config.json"
+PUBLISHED = published("gtep", "gen_trans_config.json")
 SHIPPED = Path(stagewise.__file__).parent / "problems/gtep/data/gen_trans_config.json"
 
 
@@ -125,8 +124,6 @@ def test_no_lines_variant_has_the_smaller_spaces() -> None:
 
 
 def test_published_file_loads_as_it_is_and_matches_the_shipped_copy() -> None:
-    if not PUBLISHED.is_file():
-        pytest.skip("published configs not available")
     assert GTEPEnv(config=str(PUBLISHED)).config == GTEPConfig()
 
 

@@ -13,10 +13,9 @@ import stagewise
 from stagewise.core.config import ConfigError
 from stagewise.problems.unit_commitment.config import UnitCommitmentConfig
 from stagewise.problems.unit_commitment.env import UnitCommitmentEnv
+from tests.published import published
 
-# the published case studies lie beside the repository, in ../shared
-SHARED = Path(__file__).resolve().parents[3].parent / "shared"
-PUBLISHED = SHARED / "safeor_configs" / "unit_commitment" / "unit_commitment_config.json"
+PUBLISHED = published("unit_commitment", "unit_commitment_config.json")
 SHIPPED = (
     Path(stagewise.__file__).parent / "problems/unit_commitment/data/unit_commitment_config.json"
 )
@@ -172,8 +171,6 @@ def test_observation_starts_with_the_on_off_history_in_a_fixed_order() -> None:
 
 
 def test_published_file_loads_as_it_is_and_matches_the_shipped_copy() -> None:
-    if not PUBLISHED.is_file():
-        pytest.skip("published configs not available")
     for variant in ("v0", "v1"):
         published = UnitCommitmentEnv(config=str(PUBLISHED), variant=variant).config
         assert published == UnitCommitmentConfig(variant=variant)

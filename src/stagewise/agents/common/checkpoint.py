@@ -63,7 +63,7 @@ def to_storable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, spaces.Space):
-        return {_SPACE: _space_params(value)}
+        return {_SPACE: to_storable(_space_params(value))}
     if isinstance(value, dict):
         return {key: to_storable(item) for key, item in value.items()}
     if isinstance(value, tuple):
@@ -95,7 +95,7 @@ def _space_params(space: spaces.Space) -> dict[str, Any]:
     if isinstance(space, spaces.MultiDiscrete):
         return {"kind": "MultiDiscrete", "nvec": space.nvec}
     if isinstance(space, spaces.MultiBinary):
-        return {"kind": "MultiBinary", "n": list(np.atleast_1d(space.n))}
+        return {"kind": "MultiBinary", "n": space.n}
     if isinstance(space, spaces.Tuple):
         return {"kind": "Tuple", "spaces": [_space_params(s) for s in space.spaces]}
     raise TypeError(f"a {type(space).__name__} space cannot be stored in a checkpoint")
@@ -111,7 +111,7 @@ def _space_from(params: dict[str, Any]) -> spaces.Space:
     if kind == "MultiDiscrete":
         return spaces.MultiDiscrete(from_storable(params["nvec"]))
     if kind == "MultiBinary":
-        return spaces.MultiBinary(params["n"])
+        return spaces.MultiBinary(from_storable(params["n"]))
     if kind == "Tuple":
         return spaces.Tuple([_space_from(p) for p in params["spaces"]])
     raise RunFileError(f"unknown space kind {kind!r} in a saved file")
