@@ -3,16 +3,15 @@
 The page is built from click's own view of the app (``typer.main.get_command``),
 so every command, argument, option, type and default in the site is the one the
 installed CLI has: the reference cannot go stale. Nothing is written to disk;
-the page exists only in the build.
+the page exists only in the build. Parameters are told apart by click's
+``param_type_name`` rather than ``isinstance``: recent typer releases carry their
+own copy of click, whose classes are not the installed ``click``'s.
 """
 
 from __future__ import annotations
 
-import enum
-from pathlib import Path
 from typing import Any
 
-import click
 from mkdocs.structure.files import File, Files
 
 PAGE = "reference/cli.md"
@@ -26,7 +25,7 @@ def cli_markdown() -> str:
     from stagewise.cli import app
 
     group = typer.main.get_command(app)
-    context = click.Context(group, info_name=PROGRAM)
+    context = group.context_class(group, info_name=PROGRAM)
     lines = [
         "# Command line",
         "",
@@ -47,14 +46,14 @@ def cli_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _commands(group: click.Group, context: click.Context) -> list[tuple[str, click.Command]]:
+def _commands(group: Any, context: Any) -> list[tuple[str, Any]]:
     names = group.list_commands(context)
     found = [(n, group.get_command(context, n)) for n in names]
     return [(n, c) for n, c in found if c is not None and not c.hidden]
 
 
-def _command_section(name: str, command: click.Command, parent: click.Context) -> list[str]:
-    context = click.Context(command, info_name=name, parent=parent)
+def _command_section(name: str, command: Any, parent: Any) -> list[str]:
+    context = command.context_class(command, info_name=name, parent=parent)
     usage = " ".join(command.collect_usage_pieces(context))
     lines = [
         f"## {name}",
@@ -68,64 +67,32 @@ def _command_section(name: str, command: click.Command, parent: click.Context) -
     ]
     if command.context_settings.get("allow_extra_args"):
         lines += [
-            "Extra options after the problem name set fields of the problem's config, e.g. "
-            "`--T 4 --K 3` (values parsed as YAML; `stagewise info PROBLEM` lists the fields).",
+            "Takes extra `--NAME VALUE` options after its argument (values parsed as YAML): "
+            "for a command on a problem, fields of the problem's config such as `--T 4 --K 3` "
+            "(`stagewise info PROBLEM` lists them); for `reproduce`, the reproduction's settings.",
             "",
         ]
-    arguments = [p for p in command.params if isinstance(p, click.Argument)]
-    options = [p for p in command.params if isinstance(p, click.Option) and not p.hidden]
-    if arguments:
-        lines += ["| argument | type | help |", "| --- | --- | --- |"]
-        for param in arguments:
-            required = "" if param.required else " (optional)"
-            lines.append(
-                f"| `{(param.name or '').upper()}`{required} | {_type(param)} "
-                f"| {_escape(getattr(param, 'help', None) or '')} |"
-            )
-        lines.append("")
-    if options:
-        lines += ["| option | type | default | help |", "| --- | --- | --- | --- |"]
-        for param in options:
-            flags = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
-            lines.append(
-                f"| {flags} | {_type(param)} | {_default(param)} | {_escape(param.help or '')} |"
-            )
+    rows = [_help_record(param, context) for param in command.get_params(context)]
+    rows = [row for row in rows if row is not None and row[0] != "--help"]
+    if rows:
+        lines += ["| argument / option | value | help |", "| --- | --- | --- |"]
+        for name, value, help_text in rows:
+            lines.append(f"| `{name}` | {value} | {_escape(help_text)} |")
         lines.append("")
     return lines
 
 
-def _type(param: click.Parameter) -> str:
-    kind = param.type
-    if isinstance(param, click.Option) and param.is_flag:
-        text = "flag"
-    elif isinstance(kind, click.Choice):
-        text = " \\| ".join(f"`{c}`" for c in kind.choices)
-    elif isinstance(kind, click.types._NumberRangeBase):
-        low = "" if kind.min is None else f"{kind.min} <= "
-        high = "" if kind.max is None else f" <= {kind.max}"
-        text = f"{low}{kind.name.split()[0]}{high}".replace("range", "").strip()
-    else:
-        text = kind.name
-    if param.multiple:
-        text += " (repeatable)"
-    return text
-
-
-def _default(param: click.Option) -> str:
-    if param.required:
-        return "required"
-    value: Any = param.default
-    if callable(value) or value is None:
-        return ""
-    if isinstance(param, click.Option) and param.is_flag:
-        return "on" if value else "off"
-    if isinstance(value, (list, tuple)):
-        return "" if not value else ", ".join(f"`{v}`" for v in value)
-    if isinstance(value, enum.Enum):
-        value = value.value
-    if isinstance(value, Path):
-        value = value.as_posix()
-    return f"`{value}`"
+def _help_record(param: Any, context: Any) -> tuple[str, str, str] | None:
+    """``(flags, value type, help)`` as ``--help`` prints them (default and range included)."""
+    if getattr(param, "hidden", False):
+        return None
+    record = param.get_help_record(context)
+    if record is None:  # plain click arguments have no help record
+        return (param.human_readable_name, "", "")
+    declaration, help_text = record
+    flags, _, value = declaration.partition(" ")
+    value = f"`{value}`" if value else "flag"
+    return flags, value, help_text
 
 
 def _first_line(text: str | None) -> str:
