@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from stagewise.agents import get_agent
 from stagewise.bench.grid import load_grid
-from tests.docs.conftest import EXAMPLES
+from tests.docs.pages import EXAMPLES
 
 GRIDS = sorted(EXAMPLES.glob("*.yaml"))
 

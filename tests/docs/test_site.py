@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.conftest import DOCS, ROOT
+from tests.docs.pages import DOCS, ROOT
 
 MKDOCS_MISSING = (
     "!!! MKDOCS IS NOT INSTALLED: THE DOCUMENTATION SITE WAS NOT BUILT OR CHECKED. "
@@ -33,8 +33,17 @@ def test_site_builds_strict(tmp_path: Path) -> None:
     _require_mkdocs()
     site = tmp_path / "site"
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
-         str(ROOT / "mkdocs.yml"), "--site-dir", str(site)],
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(site),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -42,8 +51,14 @@ def test_site_builds_strict(tmp_path: Path) -> None:
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for page in ("getting-started", "tutorial", "grid-format", "reference/cli",
-                 "reference/api/core", "reference/api/agents"):
+    for page in (
+        "getting-started",
+        "tutorial",
+        "grid-format",
+        "reference/cli",
+        "reference/api/core",
+        "reference/api/agents",
+    ):
         assert (site / page / "index.html").is_file(), page
     # every problem and agent page is in the site (the nav hook lists the folders)
     for folder in ("problems", "agents"):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.docs.conftest import DOCS, EXAMPLES, code_blocks
+from tests.docs.pages import DOCS, EXAMPLES, code_blocks
 
 TUTORIAL = DOCS / "tutorial.md"
 

@@ -1,4 +1,4 @@
-"""Shared pieces of the documentation tests: the repository root and Markdown code blocks."""
+"""Shared by the documentation tests: where docs and examples live, Markdown code blocks."""
 
 from __future__ import annotations
 
