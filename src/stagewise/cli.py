@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +35,7 @@ from rich.text import Text
 
 import stagewise
 from stagewise.core.config import ConfigError, config_fields, load_config
-from stagewise.core.files import RunFileError
+from stagewise.core.files import RunFileError, write_json_atomic
 from stagewise.core.policy import Evaluation, RandomPolicy, evaluate
 from stagewise.core.registry import ProblemSpec, get_problem, load_object
 
@@ -45,10 +44,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 # Piped output (files, CI logs) gets a wide page instead of rich's 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 160)
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+SHORT_TABLE = 20  # rows of a solution table printed without --full
 
 
 # ----------------------------------------------------------------- helpers
@@ -88,10 +89,18 @@ def _parse_value(text: str) -> Any:
 
 def problem_or_fail(name: str) -> ProblemSpec:
     try:
-        return get_problem(name)
+        spec = get_problem(name)
     except KeyError as err:
         fail(str(err.args[0]))
         raise
+    if name.strip() not in {spec.slug, spec.name, spec.env_id, spec.name.lower()}:
+        note(f"{name!r} taken as {spec.slug}")
+    return spec
+
+
+def note(message: str) -> None:
+    """A one-line notice (no markup): something the user should know but that is not an error."""
+    console.print(Text.assemble(("note:", "yellow"), " ", message), soft_wrap=True)
 
 
 def problem_config(spec: ProblemSpec, config: Path | None, overrides: dict[str, Any]) -> Any:
@@ -122,13 +131,18 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
         transient=False,
     ) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            # a run may finish its last episode past the budget: the bar grows, never overflows
+            done = bar.tasks[task].completed + n
+            bar.update(task, completed=done, total=max(done, bar.tasks[task].total or 0))
+
+        yield advance
 
 
 def write_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, default=_json_default))
-    console.print(f"wrote {path}")
+    write_json_atomic(path, payload, default=_json_default)
+    console.print(f"wrote {path.resolve()}", soft_wrap=True, markup=False)
 
 
 def _json_default(value: Any) -> Any:
@@ -322,6 +336,9 @@ def solve(
         None, min=1, help="episodes of a sampled bound (copper-blending; default 1000)"
     ),
     seed: int | None = typer.Option(None, help="first episode seed of a sampled bound"),
+    full: bool = typer.Option(
+        False, "--full", help="print every row of long tables (capacity expansion's thresholds)"
+    ),
 ) -> None:
     """Compute the problem's optimum (or bound) with its exact optimizer."""
     spec = problem_or_fail(problem)
@@ -349,7 +366,13 @@ def solve(
     console.print(table)
     for key, value in solution.details.items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            print_rows(key, value)
+            shown = value if full or len(value) <= SHORT_TABLE else value[:SHORT_TABLE]
+            print_rows(key, shown)
+            if len(shown) < len(value):
+                note(
+                    f"{key}: first {len(shown)} of {len(value)} rows; --full prints all, "
+                    "--out FILE writes them"
+                )
     if plan is not None:
         if solution.plan is None:
             fail(f"{spec.slug}'s optimum is a closed-loop policy, not an open-loop plan")
@@ -407,6 +430,17 @@ def train(
     except KeyError as err:
         fail(str(err.args[0]))
     settings = _agent_settings(agent_spec, hp, steps, seed, cost_limit)
+    if cost_limit is not None and not agent_spec.constrained:
+        note(
+            f"--cost-limit is ignored: {agent} holds no cost limit (a safe agent, e.g. "
+            f"{agent}-lag, does)"
+        )
+    planned = settings.planned_steps() if hasattr(settings, "planned_steps") else None
+    if planned is not None and planned != settings.total_steps:
+        note(
+            f"{agent} trains whole epochs of steps_per_epoch={settings.steps_per_epoch}: "
+            f"{planned} steps for --steps {settings.total_steps}"
+        )
     make_env(spec, cfg, agent_spec.action_mode).close()
     run_dir = run_dir or Path("runs") / spec.slug / agent / f"seed{seed}"
     if new:
@@ -430,7 +464,7 @@ def train(
             if run.resumed:
                 console.print(f"resuming {run_dir} (same fingerprint)")
             # agents with restarts (DAH-DDPG) train total_steps once per restart
-            total = settings.total_steps * getattr(settings, "restarts", 1)
+            total = (planned or settings.total_steps) * getattr(settings, "restarts", 1)
             with progress_bar(f"train {agent} on {spec.slug}", total) as advance:
                 agent_spec.train(env_fn, settings, run_dir, progress=advance)
     except RunFileError as err:

@@ -224,3 +224,19 @@ def test_vector_env_batches_the_same_contract(spec_mode: tuple[ProblemSpec, str]
         total = np.sum(list(info["costs"].values()), axis=0)
         assert np.allclose(info["cost"], total)
         assert all(venv.single_observation_space.contains(o) for o in obs)
+
+
+def test_gym_make_vec_gives_the_native_vector_env(spec_mode: tuple[ProblemSpec, str]) -> None:
+    from stagewise.core.env import ConstrainedVectorEnv
+
+    spec, mode = spec_mode
+    for vectorization_mode in ("vector_entry_point", None):
+        envs = gym.make_vec(
+            spec.env_id, num_envs=8, vectorization_mode=vectorization_mode, action_mode=mode
+        )
+        assert isinstance(envs, ConstrainedVectorEnv) and envs.num_envs == 8
+        envs.action_space.seed(0)
+        obs, _ = envs.reset(seed=0)
+        obs, reward, *_, infos = envs.step(envs.action_space.sample())
+        assert obs.shape == (8, *envs.single_observation_space.shape) and reward.shape == (8,)
+        assert infos["cost"].shape == (8,)

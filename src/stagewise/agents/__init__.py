@@ -42,6 +42,8 @@ class AgentSpec:
             checkpoint is there.
         load_policy: ``load_policy(run_dir) -> Policy`` for a finished run.
         action_mode: the action mode the agent needs (``box``, ``discrete``, ``hybrid``).
+        constrained: whether the agent holds a cost limit (a safe agent); an unconstrained
+            one ignores ``cost_limit`` even where its config carries the field.
     """
 
     name: str
@@ -49,6 +51,7 @@ class AgentSpec:
     train: Any
     load_policy: Any
     action_mode: str = "box"
+    constrained: bool = True
 
     def settings(self, values: dict[str, Any]) -> Any:
         """The agent's config dataclass from ``values``, every value checked against its type.

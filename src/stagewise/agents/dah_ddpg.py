@@ -918,4 +918,6 @@ def _relay(steps: Any | None, progress: Callable[[int], None] | None) -> None:
         progress(steps.get())
 
 
-SPEC = AgentSpec("dah-ddpg", DAHDDPGConfig, train, load_policy, action_mode="hybrid")
+SPEC = AgentSpec(
+    "dah-ddpg", DAHDDPGConfig, train, load_policy, action_mode="hybrid", constrained=False
+)

@@ -37,4 +37,4 @@ def train(
     return train_offpolicy(env_fn, cfg, run_dir, None, progress)
 
 
-SPEC = AgentSpec("ddpg", DDPGConfig, train, load_policy, action_mode="box")
+SPEC = AgentSpec("ddpg", DDPGConfig, train, load_policy, action_mode="box", constrained=False)

@@ -570,4 +570,4 @@ def load_policy(run_dir: str | Path) -> GreedyQPolicy:
     return GreedyQPolicy(q, saved["action_masking"])
 
 
-SPEC = AgentSpec("dqn", DQNConfig, train, load_policy, action_mode="discrete")
+SPEC = AgentSpec("dqn", DQNConfig, train, load_policy, action_mode="discrete", constrained=False)

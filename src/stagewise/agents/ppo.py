@@ -109,4 +109,4 @@ def train(
     return train_onpolicy(env_fn, cfg, run_dir, PPOUpdate, progress)
 
 
-SPEC = AgentSpec("ppo", PPOConfig, train, load_policy, action_mode="box")
+SPEC = AgentSpec("ppo", PPOConfig, train, load_policy, action_mode="box", constrained=False)

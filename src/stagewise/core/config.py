@@ -121,7 +121,23 @@ def config_fields(model: type[ProblemConfig]) -> list[tuple[str, str, Any, str]]
     """(name, type, default, description) of each field, for ``stagewise info``."""
     rows = []
     for name, field in model.model_fields.items():
-        annotation = getattr(field.annotation, "__name__", str(field.annotation))
-        default = field.get_default(call_default_factory=True)
-        rows.append((name, annotation, default, field.description or ""))
+        default = (
+            "(required)" if field.is_required() else field.get_default(call_default_factory=True)
+        )
+        rows.append((name, _type_name(field.annotation), default, field.description or ""))
     return rows
+
+
+def _type_name(annotation: Any) -> str:
+    """A type as a user reads it: ``int``, ``'a' | 'b'`` (a Literal), ``float | None``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if annotation is type(None):
+        return "None"
+    if origin is not None:
+        inner = ", ".join("..." if a is Ellipsis else _type_name(a) for a in args)
+        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
+    return getattr(annotation, "__name__", str(annotation))

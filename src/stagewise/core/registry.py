@@ -8,6 +8,7 @@ stays fast and never imports a solver.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,10 +60,24 @@ def load_object(path: str) -> Any:
 
 
 def register(spec: ProblemSpec) -> None:
-    """Add ``spec`` to the registry and register its Gymnasium id."""
+    """Add ``spec`` to the registry and register its Gymnasium id.
+
+    The problem's native batched env is its ``vector_entry_point``, so
+    ``gym.make_vec(id, num_envs=N)`` gives the same dynamics on a batch of N.
+    """
     _PROBLEMS[spec.slug] = spec
     if spec.env_id not in gym.registry:
-        gym.register(id=spec.env_id, entry_point=spec.env)
+        gym.register(
+            id=spec.env_id,
+            entry_point=spec.env,
+            vector_entry_point=functools.partial(make_native_vector, spec.env),
+        )
+
+
+def make_native_vector(env_path: str, num_envs: int = 1, **kwargs: Any) -> Any:
+    """The native vector env of the problem class at ``env_path`` (``make_vector``)."""
+    kwargs.pop("render_mode", None)  # stagewise problems do not render
+    return load_object(env_path).make_vector(num_envs, **kwargs)
 
 
 def problems() -> list[ProblemSpec]:

@@ -107,6 +107,10 @@ class OffPolicyConfig:
         """Raise ``ValueError`` naming the first invalid hyper-parameter."""
         validate(self)
 
+    def planned_steps(self) -> int:
+        """Environment steps training takes: ``total_steps`` rounded up to whole epochs."""
+        return math.ceil(self.total_steps / self.steps_per_epoch) * self.steps_per_epoch
+
 
 def validate(cfg: OffPolicyConfig) -> None:
     """Raise ``ValueError`` naming the first invalid hyper-parameter."""
@@ -312,7 +316,7 @@ def train_offpolicy(
     )
     tracker = EpisodeTracker(cfg.num_envs, costs.k)
     logger = ProgressLogger(run_dir, cfg.tensorboard)
-    epochs = math.ceil(cfg.total_steps / cfg.steps_per_epoch)
+    epochs = cfg.planned_steps() // cfg.steps_per_epoch
     low, high = act_space.low.flatten(), act_space.high.flatten()
 
     state = load_checkpoint(run_dir)

@@ -108,6 +108,10 @@ class OnPolicyConfig:
         """Raise ``ValueError`` naming the first invalid hyper-parameter."""
         validate(self)
 
+    def planned_steps(self) -> int:
+        """Environment steps training takes: ``total_steps`` rounded up to whole epochs."""
+        return math.ceil(self.total_steps / self.steps_per_epoch) * self.steps_per_epoch
+
 
 def validate(cfg: OnPolicyConfig) -> None:
     """Raise ``ValueError`` naming the first invalid hyper-parameter."""
@@ -221,7 +225,7 @@ def train_onpolicy(
     )
     tracker = EpisodeTracker(cfg.num_envs, costs.k)
     logger = ProgressLogger(run_dir, cfg.tensorboard)
-    epochs = math.ceil(cfg.total_steps / cfg.steps_per_epoch)
+    epochs = cfg.planned_steps() // cfg.steps_per_epoch
 
     state = load_checkpoint(run_dir)
     if state is None:
