@@ -34,6 +34,7 @@ from rich.table import Table
 from rich.text import Text
 
 import stagewise
+from stagewise.bench.compare import gap_percent
 from stagewise.core.config import ConfigError, config_fields, load_config
 from stagewise.core.files import RunFileError, write_json_atomic
 from stagewise.core.policy import Evaluation, RandomPolicy, evaluate
@@ -49,6 +50,7 @@ app = typer.Typer(
 # Piped output (files, CI logs) gets a wide page instead of rich's 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 160)
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+REFERENCE = "optimal"  # the policy every gap is measured to
 SHORT_TABLE = 20  # rows of a solution table printed without --full
 
 
@@ -170,6 +172,8 @@ def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
@@ -247,12 +251,21 @@ def evaluate_command(
     seed: int = typer.Option(0, help="episode k uses seed + k (common random numbers)"),
     config: Path | None = typer.Option(None, help="JSON/YAML config file"),
     out: Path | None = typer.Option(None, help="write the results as JSON"),
+    gap: bool = typer.Option(
+        True, "--gap/--no-gap", help="also evaluate the `optimal` policy, for the gap column"
+    ),
 ) -> None:
-    """Evaluate policies by Monte Carlo with common random numbers."""
+    """Evaluate policies by Monte Carlo with common random numbers.
+
+    Where the problem has an `optimal` policy, it is evaluated on the same episodes
+    and each row shows its gap to it: 100 (R_opt - R) / |R_opt| on sampled means.
+    """
     spec = problem_or_fail(problem)
     cfg = problem_config(spec, config, parse_overrides(ctx.args))
     if not policy and not run:
         fail("give at least one --policy NAME or --run DIR")
+    if gap and REFERENCE in spec.policies and REFERENCE not in policy:
+        policy = [REFERENCE, *policy]
     candidates = [(name, *_named_policy(spec, cfg, name)) for name in policy]
     candidates += [(str(path), *_run_policy(spec, path, cfg)) for path in run]
     rows, results = [], {}
@@ -261,7 +274,14 @@ def evaluate_command(
             result = evaluate(pol, env, episodes=episodes, seed=seed, progress=advance)
         rows.append(evaluation_rows(name, result))
         results[name] = result.summary()
-    print_rows(f"{spec.slug}: {episodes} episodes, seeds {seed}..{seed + episodes - 1}", rows)
+    if REFERENCE in results:
+        optimum = results[REFERENCE]["reward_mean"]
+        for row in rows:
+            row["gap to optimum %"] = gap_percent(optimum, row["reward mean"])
+    print_rows(
+        f"{spec.slug}: sampled means over {episodes} episodes, seeds {seed}..{seed + episodes - 1}",
+        rows,
+    )
     print_rows("constraint costs and reward terms", _breakdown_rows(results))
     if out is not None:
         write_json(out, {"problem": spec.slug, "config": cfg.model_dump(), "results": results})
@@ -552,17 +572,32 @@ def demo(
     run_demo(out, episodes=episodes, console=console, progress_bar=progress_bar)
 
 
-@app.command(context_settings=EXTRA)
+def _reproduce_help() -> str:
+    """The help of ``reproduce``: each reproduction's options and expected times."""
+    lines = [
+        "Reproduce a paper's numerical study (tables as Markdown/CSV, figures as PNG).",
+        "",
+        "Options follow the problem name as --NAME VALUE. Progress bars show an ETA.",
+    ]
+    for spec in stagewise.problems():
+        if spec.reproduce is not None:
+            lines += ["", "\b", f"{spec.slug}: {spec.reproduce_help}"]
+    return "\n".join(lines)
+
+
+@app.command(context_settings=EXTRA, help=_reproduce_help())
 def reproduce(
     ctx: typer.Context,
     problem: str = typer.Argument(..., help="problem whose paper to reproduce"),
     out: Path = typer.Option(Path("runs/reproduce"), help="output directory"),
 ) -> None:
-    """Reproduce a paper's numerical study (tables as Markdown/CSV, figures as PNG)."""
     spec = problem_or_fail(problem)
     if spec.reproduce is None:
         fail(f"{spec.slug} has no reproduction")
     options = parse_overrides(ctx.args)
+    for line in spec.reproduce_help.splitlines():
+        if line.strip().startswith("time:"):
+            note(line.strip().removeprefix("time: ") + " (see stagewise reproduce --help)")
     try:
         load_object(spec.reproduce)(
             out / spec.slug, console=console, progress_bar=progress_bar, **options

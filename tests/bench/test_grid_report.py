@@ -43,7 +43,7 @@ def test_grid_runs_baselines_then_skips_complete_runs_and_reports(tmp_path: Path
     assert grid_jobs(grid, tmp_path / "runs") == []  # every run is complete now
 
     rows, paths = write_report(tmp_path / "runs" / "tiny")
-    gaps = {r["method"]: r["gap to optimal %"] for r in rows}
+    gaps = {r["method"]: r["gap to optimum %"] for r in rows}
     assert gaps["optimal"] == 0.0 and gaps["never-expand"] == pytest.approx(100.0)
     assert all(p.exists() for p in paths)
     assert (

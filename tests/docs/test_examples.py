@@ -57,4 +57,4 @@ def test_example_grid_runs(path: Path, tmp_path: Path) -> None:
     methods = {r["method"] for r in records}
     assert all(m in report for m in methods)
     if "optimal" in grid.baselines:
-        assert "gap to optimal" in report
+        assert "gap to optimum" in report

@@ -54,4 +54,4 @@ def test_tutorial_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     report = tmp_path / "runs" / "capacity-quick"
     assert (report / "report.md").is_file() and (report / "report.csv").is_file()
     assert len(list(report.rglob("evaluation.json"))) == 4
-    assert "gap to optimal" in (report / "report.md").read_text()
+    assert "gap to optimum" in (report / "report.md").read_text()

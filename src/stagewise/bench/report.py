@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from stagewise.bench.compare import gap_percent
 from stagewise.bench.grid import EVALUATION
 from stagewise.core.files import read_json
 
@@ -46,7 +47,7 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rewards = np.array([r["reward_mean"] for r in rs])
         costs = np.array([r["cost_mean"] for r in rs])
         ref = optimum.get(problem)
-        gap = 100.0 * (ref - rewards.mean()) / abs(ref) if ref not in (None, 0.0) else None
+        gap = None if ref is None else gap_percent(ref, float(rewards.mean()))
         rows.append(
             {
                 "problem": problem,
@@ -54,7 +55,7 @@ def summarize(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "runs": len(rs),
                 "reward mean": float(rewards.mean()),
                 "reward std over seeds": float(rewards.std()),
-                "gap to optimal %": None if gap is None else float(gap),
+                "gap to optimum %": gap,
                 "cost mean": float(costs.mean()),
                 "episodes per run": rs[0]["episodes"],
                 "time (s)": float(np.mean([r["seconds"] for r in rs])),
@@ -89,8 +90,12 @@ def plot(rows: list[dict[str, Any]], out: Path) -> list[Path]:
             names, [r["reward mean"] for r in mine], yerr=[r["reward std over seeds"] for r in mine]
         )
         left.set_title("expected reward")
-        right.bar(names, [r["cost mean"] for r in mine], color="tab:red")
+        costs = [r["cost mean"] for r in mine]
+        right.bar(names, costs, color="tab:red")
         right.set_title("constraint cost per episode")
+        if not any(costs):
+            right.text(0.5, 0.5, "every method: cost 0", ha="center", transform=right.transAxes)
+            right.set_ylim(0.0, 1.0)
         for ax in (left, right):
             ax.tick_params(axis="x", rotation=30)
         fig.suptitle(problem)

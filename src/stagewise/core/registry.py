@@ -28,6 +28,8 @@ class ProblemSpec:
         solve: import path of ``solve(config, **options) -> Solution``, if any.
         policies: named baseline policies: import paths of ``factory(env, **options) -> Policy``.
         reproduce: import path of the paper-reproduction entry point, if any.
+        reproduce_help: its options (``--NAME VALUE`` lines) and expected times, shown by
+            ``stagewise reproduce --help`` and when a reproduction starts.
         plot: import path of ``plot(solution, config, out_dir) -> list[Path]``, if any.
         stochastic: whether episodes from different seeds differ (used by the contract tests).
     """
@@ -39,6 +41,7 @@ class ProblemSpec:
     solve: str | None = None
     policies: dict[str, str] = field(default_factory=dict)
     reproduce: str | None = None
+    reproduce_help: str = ""
     plot: str | None = None
     stochastic: bool = True
 
