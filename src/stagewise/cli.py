@@ -35,6 +35,7 @@ from rich.text import Text
 
 import stagewise
 from stagewise.bench.compare import gap_percent
+from stagewise.bench.executor import JobError
 from stagewise.core.config import ConfigError, config_fields, load_config
 from stagewise.core.files import RunFileError, write_json_atomic
 from stagewise.core.policy import Evaluation, RandomPolicy, evaluate
@@ -121,8 +122,8 @@ def make_env(spec: ProblemSpec, cfg: Any, action_mode: str = "box") -> gym.Env:
 
 
 @contextmanager
-def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar; yields ``advance(n)``."""
+def progress_bar(description: str, total: int) -> Iterator[Callable[..., None]]:
+    """A rich progress bar; yields ``advance(n, label=None)`` (``label`` renames the bar)."""
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -134,10 +135,11 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
     ) as bar:
         task = bar.add_task(description, total=total)
 
-        def advance(n: int = 1) -> None:
+        def advance(n: int = 1, label: str | None = None) -> None:
             # a run may finish its last episode past the budget: the bar grows, never overflows
             done = bar.tasks[task].completed + n
-            bar.update(task, completed=done, total=max(done, bar.tasks[task].total or 0))
+            total = max(done, bar.tasks[task].total or 0)
+            bar.update(task, completed=done, total=total, description=label or description)
 
         yield advance
 
@@ -519,15 +521,20 @@ def _agent_settings(
 def bench(
     grid_file: Path = typer.Argument(..., help="grid YAML (problems x agents x seeds)"),
     root: Path = typer.Option(Path("runs"), help="root of the run folders"),
-    backend: str = typer.Option("local", help="local (process pool), ray, or inline"),
+    backend: str = typer.Option("local", help="local (processes), ray, or inline"),
     workers: int = typer.Option(2, min=1, help="parallel jobs for the local backend"),
 ) -> None:
-    """Run a benchmark grid; complete runs are skipped, interrupted ones resume."""
-    from stagewise.bench.executor import run_jobs
-    from stagewise.bench.grid import grid_jobs, load_grid
+    """Run a benchmark grid; complete runs are skipped, interrupted ones resume.
+
+    One line per finished run (reward, cost, time); a run that fails is recorded in its
+    folder (failed.json) and the grid goes on; the bench exits 1 if any run failed.
+    """
+    from stagewise.bench.executor import JobFailure, run_jobs
+    from stagewise.bench.grid import grid_jobs, load_grid, record_outcome
     from stagewise.core.files import FolderLock
 
     experiment = root
+    failed: list[str] = []
     try:
         grid = load_grid(grid_file)
         experiment = root / grid.experiment
@@ -536,12 +543,46 @@ def bench(
             jobs = grid_jobs(grid, root)
             console.print(f"{grid.experiment}: {len(jobs)} job(s) to run under {experiment}")
             with progress_bar(f"bench {grid.experiment}", len(jobs)) as advance:
-                run_jobs(jobs, backend=backend, workers=workers, on_done=lambda job: advance(1))
+
+                def done(job: Any, result: Any) -> None:
+                    record_outcome(job, result)
+                    if isinstance(result, JobFailure):
+                        failed.append(job.label)
+                    console.print(_run_line(job.label, result), soft_wrap=True, markup=False)
+                    finished[0] += 1
+                    running = min(workers, len(jobs) - finished[0])
+                    advance(
+                        1,
+                        f"bench {grid.experiment}: {finished[0]} done, {running} running, "
+                        f"{len(failed)} failed",
+                    )
+
+                finished = [0]
+                run_jobs(jobs, backend=backend, workers=workers, on_done=done, failures="record")
     except (ConfigError, RunFileError) as err:
         fail(str(err))
     except ValueError as err:
         fail(f"{experiment}: {err}")
+    if failed:
+        console.print(f"{len(failed)} run(s) failed: {', '.join(failed)} (see failed.json)")
+        console.print("run the same command again to retry them")
+        raise typer.Exit(1)
     console.print(f"report with: stagewise report {experiment}")
+
+
+def _run_line(label: str, result: Any) -> str:
+    """One line per finished run: reward, cost and time, or why it has none."""
+    from stagewise.bench.executor import JobFailure
+
+    if isinstance(result, JobFailure):
+        return f"failed  {label}: {result.error}"
+    if result.get("kind") == "unsupported":
+        return f"skipped {label}: {result['reason']}"
+    seconds = result.get("train_seconds", 0.0) + result.get("eval_seconds", 0.0)
+    return (
+        f"done    {label}: reward {_fmt(result['reward_mean'])} cost "
+        f"{_fmt(result['cost_mean'])} ({seconds:.1f} s)"
+    )
 
 
 @app.command()
@@ -602,7 +643,7 @@ def reproduce(
         load_object(spec.reproduce)(
             out / spec.slug, console=console, progress_bar=progress_bar, **options
         )
-    except (ValueError, ConfigError) as err:
+    except (ValueError, ConfigError, JobError) as err:
         fail(str(err))
 
 

@@ -216,7 +216,9 @@ def reproduce(
         for name in names
     ]
     with progress_bar("copper-blending instances", len(jobs)) as advance:
-        results = run_jobs(jobs, backend=backend, workers=workers, on_done=lambda _j: advance(1))
+        results = run_jobs(
+            jobs, backend=backend, workers=workers, on_done=lambda _j, _r: advance(1)
+        )
     write_outputs(out, results, console)
     return results
 

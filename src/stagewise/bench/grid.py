@@ -29,23 +29,28 @@ any job starts.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import time
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from stagewise.bench.executor import Backend, Job, run_jobs
-from stagewise.bench.runs import RunFolder, RunRecord, check_run_folder
+from stagewise.bench.executor import Backend, Job, JobFailure, OnDone, run_jobs
+from stagewise.bench.jobs import (
+    EVALUATION,
+    FAILED,
+    agent_record,
+    evaluate_baseline,
+    method_record,
+    problem_config,
+    record_unsupported,
+    train_and_evaluate,
+)
+from stagewise.bench.runs import RunRecord, check_run_folder
 from stagewise.core.config import ConfigError, read_config_file
 from stagewise.core.files import RunFileError, read_json, write_json_atomic
-from stagewise.core.policy import evaluate
-from stagewise.core.registry import get_problem, load_object
+from stagewise.core.registry import get_problem
 
-EVALUATION = "evaluation.json"
 EDITED_GRID_HINT = "restore the grid, or give the edited grid another experiment name"
 
 
@@ -56,6 +61,19 @@ class _Strict(BaseModel):
 class ProblemEntry(_Strict):
     name: str = Field(description="problem slug (see `stagewise list`)")
     config: dict[str, Any] | str | None = Field(None, description="config overrides or a file")
+    label: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="case name in run folders and the report (default: the problem slug)",
+    )
+    hp: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="agent name -> settings for this problem, over the agent entry's hp",
+    )
+
+    @property
+    def case(self) -> str:
+        return self.label or get_problem(self.name).slug
 
 
 class AgentEntry(_Strict):
@@ -102,8 +120,15 @@ def _check_names(grid: Grid, origin: str) -> None:
         except KeyError as err:
             raise ConfigError([str(err.args[0])], origin) from None
     unknown_agents = [a.name for a in grid.agents if a.name not in AGENTS]
+    unknown_agents += [name for p in grid.problems for name in p.hp if name not in AGENTS]
     if unknown_agents:
         raise ConfigError([f"unknown agent(s) {unknown_agents}; have {sorted(AGENTS)}"], origin)
+    cases = [p.case for p in grid.problems]
+    repeated = sorted({c for c in cases if cases.count(c) > 1})
+    if repeated:
+        raise ConfigError(
+            [f"problems {repeated} appear twice: give each entry its own label"], origin
+        )
     for spec in problems:
         missing = [b for b in grid.baselines if b != "random" and b not in spec.policies]
         if missing:
@@ -115,45 +140,71 @@ def grid_jobs(grid: Grid, root: Path) -> list[Job]:
 
     Every run's fingerprint is built (and every agent's settings checked) before any job
     starts. A run whose folder holds the same fingerprint and an evaluation with the
-    grid's evaluation settings is skipped; an interrupted one resumes.
+    grid's evaluation settings is skipped; an interrupted one resumes. An agent whose
+    action mode the problem does not offer gets a record saying so, not a silent gap.
 
     Raises:
         ConfigError: naming each run folder that holds another fingerprint (or a broken
             run record), and each invalid agent setting, before anything runs.
     """
     jobs: list[tuple[Path, RunRecord, Job]] = []
+    evaluation = grid.evaluation.model_dump()
     for problem in grid.problems:
-        slug = get_problem(problem.name).slug
-        cfg = _problem_config(slug, problem.config)
+        spec = get_problem(problem.name)
+        cfg = problem_config(spec.slug, problem.config)
+        case, config = problem.case, cfg.model_dump()
+        common = {"problem": spec.slug, "case": case, "config": problem.config}
         for baseline in grid.baselines:
-            record = baseline_record(slug, cfg.model_dump(), baseline)
-            run_dir = root / grid.experiment / slug / baseline
-            kwargs = {
-                "problem": slug,
-                "config": problem.config,
-                "policy": baseline,
-                "run_dir": str(run_dir),
-                "evaluation": grid.evaluation.model_dump(),
-            }
-            jobs.append((run_dir, record, Job(evaluate_baseline, kwargs, f"{slug}/{baseline}")))
+            run_dir = root / grid.experiment / case / baseline
+            kwargs = {**common, "policy": baseline, "run_dir": str(run_dir)}
+            record = method_record(spec.slug, config, baseline, "baseline")
+            job = Job(evaluate_baseline, kwargs | {"evaluation": evaluation}, f"{case}/{baseline}")
+            jobs.append((run_dir, record, job))
+        modes = spec.env_class().build_dynamics(cfg).codec.modes
         for agent in grid.agents:
-            for seed in grid.seeds:
-                settings = _agent_settings(agent, seed)
-                record = agent_record(slug, cfg.model_dump(), agent.name, seed, settings)
-                run_dir = root / grid.experiment / slug / agent.name / f"seed{seed}"
-                kwargs = {
-                    "problem": slug,
-                    "config": problem.config,
-                    "agent": agent.name,
-                    "steps": agent.steps,
-                    "hp": agent.hp,
-                    "seed": seed,
-                    "run_dir": str(run_dir),
-                    "evaluation": grid.evaluation.model_dump(),
-                }
-                label = f"{slug}/{agent.name}/seed{seed}"
-                jobs.append((run_dir, record, Job(train_and_evaluate, kwargs, label)))
+            jobs += _agent_jobs(grid, root, problem, agent, modes, common, config)
     return _pending(jobs, grid.evaluation, root / grid.experiment)
+
+
+def _agent_jobs(
+    grid: Grid,
+    root: Path,
+    problem: ProblemEntry,
+    agent: AgentEntry,
+    modes: tuple[str, ...],
+    common: dict[str, Any],
+    config: dict[str, Any],
+) -> list[tuple[Path, RunRecord, Job]]:
+    from stagewise.agents import get_agent
+
+    evaluation = grid.evaluation.model_dump()
+    mode = get_agent(agent.name).action_mode
+    if mode not in modes:
+        run_dir = root / grid.experiment / problem.case / agent.name
+        reason = f"{agent.name} needs {mode} actions; {common['problem']} offers {', '.join(modes)}"
+        kwargs = {**common, "agent": agent.name, "reason": reason, "run_dir": str(run_dir)}
+        record = method_record(common["problem"], config, agent.name, "unsupported")
+        job = Job(record_unsupported, kwargs | {"evaluation": evaluation}, str(run_dir.name))
+        return [(run_dir, record, job)]
+    jobs = []
+    for seed in grid.seeds:
+        values = _agent_values(problem, agent, seed)
+        settings = _agent_settings(agent.name, values)
+        record = agent_record(common["problem"], config, agent.name, seed, settings)
+        run_dir = root / grid.experiment / problem.case / agent.name / f"seed{seed}"
+        kwargs = {**common, "agent": agent.name, "settings": values, "seed": seed}
+        kwargs |= {"run_dir": str(run_dir), "evaluation": evaluation}
+        label = f"{problem.case}/{agent.name}/seed{seed}"
+        jobs.append((run_dir, record, Job(train_and_evaluate, kwargs, label)))
+    return jobs
+
+
+def _agent_values(problem: ProblemEntry, agent: AgentEntry, seed: int) -> dict[str, Any]:
+    """The agent's settings for one run: its entry's hp, the problem's hp for it, the seed."""
+    values = {**agent.hp, **problem.hp.get(agent.name, {}), "seed": seed}
+    if agent.steps is not None:
+        values["total_steps"] = agent.steps
+    return values
 
 
 def _pending(
@@ -185,40 +236,13 @@ def _evaluated(run_dir: Path, evaluation: EvaluationSpec) -> bool:
     return isinstance(stored, dict) and stored.get("evaluation") == evaluation.model_dump()
 
 
-def _agent_settings(agent: AgentEntry, seed: int) -> Any:
+def _agent_settings(agent: str, values: dict[str, Any]) -> Any:
     from stagewise.agents import get_agent
 
-    values = {"seed": seed, **agent.hp}
-    if agent.steps is not None:
-        values["total_steps"] = agent.steps
     try:
-        return get_agent(agent.name).settings(values)
+        return get_agent(agent).settings(values)
     except ValueError as err:
-        raise ConfigError([f"agents.{agent.name}.hp: {err}"], "the grid") from None
-
-
-def agent_record(
-    problem: str, config: dict[str, Any], agent: str, seed: int, settings: Any
-) -> RunRecord:
-    """The fingerprint of an agent run."""
-    from stagewise.agents import get_agent
-
-    return RunRecord(
-        problem=problem,
-        method=agent,
-        kind="agent",
-        seed=seed,
-        config=config,
-        method_config=dataclasses.asdict(settings),
-        action_mode=get_agent(agent).action_mode,
-    )
-
-
-def baseline_record(problem: str, config: dict[str, Any], policy: str) -> RunRecord:
-    """The fingerprint of a named policy (its evaluation settings live in its record)."""
-    return RunRecord(
-        problem=problem, method=policy, kind="baseline", seed=None, config=config, method_config={}
-    )
+        raise ConfigError([f"agents.{agent}.hp: {err}"], "the grid") from None
 
 
 def run_grid(
@@ -226,90 +250,29 @@ def run_grid(
     root: Path,
     backend: Backend = "local",
     workers: int = 1,
-    on_done: Any = None,
-) -> list[dict[str, Any]]:
-    """Run every incomplete job of ``grid`` under ``root``; return their evaluation records."""
-    return run_jobs(grid_jobs(grid, root), backend=backend, workers=workers, on_done=on_done)
+    on_done: OnDone | None = None,
+) -> list[dict[str, Any] | JobFailure]:
+    """Run every incomplete job of ``grid`` under ``root``; return their records.
 
-
-def _problem_config(problem: str, config: dict[str, Any] | str | None) -> Any:
-    from stagewise.core.config import load_config
-
-    return load_config(get_problem(problem).env_class().config_model, config)
-
-
-def evaluate_baseline(
-    problem: str,
-    config: dict[str, Any] | str | None,
-    policy: str,
-    run_dir: str,
-    evaluation: dict[str, int],
-) -> dict[str, Any]:
-    """Evaluate a named policy of ``problem``; write and return its evaluation record."""
-    from stagewise.core.policy import RandomPolicy
-
-    spec = get_problem(problem)
-    cfg = _problem_config(problem, config)
-    record = baseline_record(problem, cfg.model_dump(), policy)
-    with RunFolder(run_dir, record, purpose="baseline evaluation"):
-        env = gym.make(spec.env_id, config=cfg)
-        start = time.perf_counter()
-        pol = RandomPolicy(0) if policy == "random" else load_object(spec.policies[policy])(env)
-        seconds = time.perf_counter() - start
-        result = evaluate(pol, env, evaluation["episodes"], evaluation["seed"])
-        summary = {
-            "problem": problem,
-            "method": policy,
-            "kind": "baseline",
-            "seed": None,
-            "config": cfg.model_dump(),
-            "evaluation": evaluation,
-            "seconds": seconds,
-            **result.summary(),
-        }
-        write_json_atomic(Path(run_dir) / EVALUATION, summary)
-    return summary
-
-
-def train_and_evaluate(
-    problem: str,
-    config: dict[str, Any] | str | None,
-    agent: str,
-    steps: int | None,
-    hp: dict[str, Any],
-    seed: int,
-    run_dir: str,
-    evaluation: dict[str, int],
-) -> dict[str, Any]:
-    """Train ``agent`` on ``problem`` (resuming a run with the same fingerprint), then
-    evaluate it; the run folder is locked throughout."""
-    import torch
-
-    from stagewise.agents import get_agent
-
-    torch.set_num_threads(1)
-    spec = get_problem(problem)
-    agent_spec = get_agent(agent)
-    cfg = _problem_config(problem, config)
-    settings = _agent_settings(AgentEntry(name=agent, steps=steps, hp=hp), seed)
-    record = agent_record(problem, cfg.model_dump(), agent, seed, settings)
-    env_fn = functools.partial(
-        gym.make, spec.env_id, config=cfg, action_mode=agent_spec.action_mode
+    A job that raises or whose process dies does not stop the grid: its run folder gets
+    ``failed.json`` (the error, written here, by the driver) and its result is a
+    :class:`JobFailure`; a later run of the grid retries it.
+    """
+    return run_jobs(
+        grid_jobs(grid, root),
+        backend=backend,
+        workers=workers,
+        on_done=functools.partial(record_outcome, on_done=on_done),
+        failures="record",
     )
-    with RunFolder(run_dir, record):
-        start = time.perf_counter()
-        policy = agent_spec.train(env_fn, settings, Path(run_dir))
-        seconds = time.perf_counter() - start
-        result = evaluate(policy, env_fn(), evaluation["episodes"], evaluation["seed"])
-        summary = {
-            "problem": problem,
-            "method": agent,
-            "kind": "agent",
-            "seed": seed,
-            "config": cfg.model_dump(),
-            "evaluation": evaluation,
-            "seconds": seconds,
-            **result.summary(),
-        }
-        write_json_atomic(Path(run_dir) / EVALUATION, summary)
-    return summary
+
+
+def record_outcome(job: Job, result: Any, on_done: OnDone | None = None) -> None:
+    """Write ``failed.json`` for a failed job (remove a stale one for a success)."""
+    failed = Path(job.kwargs["run_dir"]) / FAILED
+    if isinstance(result, JobFailure):
+        write_json_atomic(failed, {"job": job.label, "error": result.error})
+    elif failed.exists():
+        failed.unlink()
+    if on_done is not None:
+        on_done(job, result)
