@@ -26,7 +26,7 @@ import numpy as np
 
 
 class SpeedTask(gym.Env):
-    """``dims`` machines, reward ``sum v (2 peak - v)``, cost ``v`` per machine, ``horizon`` steps."""
+    """``dims`` machines, reward ``sum v (2 peak - v)``, cost ``v`` each, ``horizon`` steps."""
 
     def __init__(self, dims: int = 1, horizon: int = 10, peak: float = 1.0):
         if not 0.0 < peak <= 1.0:
