@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -165,13 +166,13 @@ CASES: dict[str, Case] = {
         "chain",
         # slow epsilon decay: reaching the last stage needs two explored waits
         {
-            "total_steps": 2000,
+            "total_steps": 3000,
             "learning_starts": 50,
             "batch_size": 16,
             "hidden_sizes": (32,),
             "learning_rate": 3e-3,
             "target_update_period": 25,
-            "epsilon_decay": 0.995,
+            "epsilon_decay": 0.998,
             "checkpoint_interval": 500,
             "log_interval": 100,
         },
@@ -183,7 +184,7 @@ CASES: dict[str, Case] = {
     "cpo": Case("safe", {**ON_POLICY, "target_kl": 0.05}),
     "crpo": Case("safe", ON_POLICY, cost_tol=0.08),
     "p3o": Case("safe", ON_POLICY),
-    "ddpg": Case("plain", OFF_POLICY, reward_tol=0.02),
+    "ddpg": Case("plain", OFF_POLICY, reward_tol=0.03),
     "ddpg-lag": Case("safe", {**OFF_POLICY, **DUAL_SGD, "total_steps": 4000}),
     "dah-ddpg": Case(
         "stop",
@@ -203,10 +204,12 @@ CASES: dict[str, Case] = {
             "checkpoint_interval": 400,
             "restarts": 1,
         },
-        reward_tol=0.10,
+        reward_tol=0.05,
     ),
 }
-SEED = 0
+# the seed of every training run; STAGEWISE_LEARNING_SEED=1 checks that the thresholds are
+# not one seed's luck
+SEED = int(os.environ.get("STAGEWISE_LEARNING_SEED", "0"))
 
 
 def test_every_registered_agent_has_a_learning_test() -> None:
