@@ -340,3 +340,19 @@ def test_thresholds_reject_random_and_constant_policies_and_accept_the_optimum(
     optimal = OPTIMAL_POLICIES[case.task] or WaitTwiceThenCash()
     failures, _ = task.judge(optimal, case.reward_tol, case.cost_tol)
     assert not failures, f"{name}'s check fails the optimal policy: {failures}"
+
+
+def test_the_optima_are_the_best_constant_speeds_on_a_grid() -> None:
+    # the closed forms of toy_tasks.py, checked by brute force over constant actions
+    best_safe, best_plain = -math.inf, -math.inf
+    for action in np.linspace(-1.0, 1.0, 201):
+        policy = Constant(_box(float(action)))
+        safe = evaluate(policy, TASKS["safe"].env_fn(), 1).summary()
+        if safe["cost_mean"] <= LIMIT + 1e-5:  # float32 actions
+            best_safe = max(best_safe, safe["reward_mean"])
+        plain = evaluate(policy, TASKS["plain"].env_fn(), 1).summary()
+        best_plain = max(best_plain, plain["reward_mean"])
+    assert best_safe == pytest.approx(SAFE_OPTIMUM, rel=1e-6)
+    assert best_plain == pytest.approx(PLAIN_OPTIMUM, rel=1e-6)
+    assert SAFE_OPTIMUM == pytest.approx(9.1) and SAFE_SPEED == pytest.approx(0.7)
+    assert PLAIN_OPTIMUM == pytest.approx(4.9) and PLAIN_SPEED == pytest.approx(0.7)
