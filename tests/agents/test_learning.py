@@ -354,5 +354,5 @@ def test_the_optima_are_the_best_constant_speeds_on_a_grid() -> None:
         best_plain = max(best_plain, plain["reward_mean"])
     assert best_safe == pytest.approx(SAFE_OPTIMUM, rel=1e-6)
     assert best_plain == pytest.approx(PLAIN_OPTIMUM, rel=1e-6)
-    assert SAFE_OPTIMUM == pytest.approx(9.1) and SAFE_SPEED == pytest.approx(0.7)
-    assert PLAIN_OPTIMUM == pytest.approx(4.9) and PLAIN_SPEED == pytest.approx(0.7)
+    optima = [SAFE_OPTIMUM, SAFE_SPEED, PLAIN_OPTIMUM, PLAIN_SPEED]
+    np.testing.assert_allclose(optima, [9.1, 0.7, 4.9, 0.7], rtol=1e-12)
