@@ -42,10 +42,42 @@ def test_cpo_step_matches_closed_form(c):
     assert B @ x + c <= 1e-7
 
 
-def test_cpo_active_case_is_exercised():
+def test_cpo_step_with_an_active_constraint_leaves_the_trpo_step_for_the_constraint_boundary():
     c = 0.05
-    trpo = np.sqrt(2 * DELTA / (G @ np.linalg.solve(H, G))) * np.linalg.solve(H, G)
+    hinv_g = np.linalg.solve(H, G)
+    trpo = np.sqrt(2 * DELTA / (G @ hinv_g)) * hinv_g
     assert B @ trpo + c > 0  # the TRPO step would violate the linearized constraint
+    x, recovery = step(B, [c])
+    assert not recovery
+    # the step is not the TRPO step: it sits on both the constraint and the trust-region boundary
+    assert np.linalg.norm(x - trpo) > 0.05
+    assert B @ x + c == pytest.approx(0.0, abs=1e-7)
+    assert 0.5 * x @ H @ x == pytest.approx(DELTA, rel=1e-6)
+    # and it still improves the reward surrogate, by less than the TRPO step
+    assert 0 < G @ x < G @ trpo
+    # every other point of the two boundaries' intersection has a smaller surrogate (2-D: two)
+    points = _intersections(c)
+    assert min(np.linalg.norm(x - p) for p in points) < 1e-6
+    assert all(G @ p <= G @ x + 1e-9 for p in points)
+
+
+def _intersections(c: float) -> list[np.ndarray]:
+    """The points with ``B x + c = 0`` and ``x^T H x / 2 = DELTA`` (a line and an ellipse)."""
+    base = -c * B / (B @ B)  # on the line
+    direction = np.array([-B[1], B[0]])  # along the line
+    # 0.5 (base + t d)^T H (base + t d) = DELTA: a quadratic in t
+    a2, a1 = 0.5 * direction @ H @ direction, base @ H @ direction
+    a0 = 0.5 * base @ H @ base - DELTA
+    roots = np.roots([a2, a1, a0])
+    return [base + t.real * direction for t in roots]
+
+
+def test_cpo_step_with_an_inactive_constraint_is_the_trpo_step():
+    hinv_g = np.linalg.solve(H, G)
+    trpo = np.sqrt(2 * DELTA / (G @ hinv_g)) * hinv_g
+    x, recovery = step(B, [-1.0])
+    assert not recovery
+    np.testing.assert_allclose(x, trpo, atol=1e-7)
 
 
 def test_cpo_recovery_step_when_infeasible():

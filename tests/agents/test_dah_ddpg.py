@@ -1,4 +1,6 @@
-"""DAH-DDPG: the losses of Eqs. 18-20, the F-Actor's gradient, a toy stopping problem, resume."""
+"""DAH-DDPG: the losses of Eqs. 18-20, the F-Actor's gradient, resume.
+
+Learning (the stopping toy's optimum) is tested in ``test_learning.py``."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from gymnasium import spaces
 
 from stagewise.agents import get_agent
 from stagewise.agents.common.checkpoint import load_checkpoint
@@ -24,44 +25,7 @@ from stagewise.agents.dah_ddpg import (
     s_actor_loss,
     train,
 )
-
-CONTINUE_COST = 0.5
-TARGET_PARAM = 0.5
-
-
-class StopOrContinue(gym.Env):
-    """A two-stage toy with a hybrid action ``(stop flag, c in [-1, 1])``.
-
-    At reset a stopping price ``p ~ U(0, 1)`` is drawn and observed. Stage 1:
-    stopping costs ``p`` and ends the episode; continuing costs
-    ``0.5 + (c - 0.5)^2``. Stage 2 always ends the episode at no cost. The
-    optimal policy stops exactly when ``p < 0.5`` and otherwise continues with
-    ``c = 0.5``.
-    """
-
-    def __init__(self) -> None:
-        self.action_space = spaces.Tuple((spaces.MultiBinary(1), spaces.Box(-1, 1, (1,))))
-        self.observation_space = spaces.Box(0.0, 1.0, (2,), dtype=np.float32)
-        self._price, self._stage = 0.0, 0
-
-    def _obs(self) -> np.ndarray:
-        return np.array([self._stage, self._price], dtype=np.float32)
-
-    def reset(self, *, seed: int | None = None, options: Any = None):
-        super().reset(seed=seed)
-        self._price, self._stage = float(self.np_random.uniform()), 0
-        return self._obs(), {}
-
-    def step(self, action: Any):
-        stop, params = int(action[0][0]), float(action[1][0])
-        if self._stage == 1:
-            self._stage = 2
-            return self._obs(), 0.0, True, False, {"cost": 0.0}
-        self._stage = 1
-        if stop:
-            return self._obs(), -self._price, True, False, {"cost": 0.0}
-        reward = -(CONTINUE_COST + (params - TARGET_PARAM) ** 2)
-        return self._obs(), reward, False, False, {"cost": 0.0}
+from tests.agents.toy_tasks import StopOrContinue
 
 
 def _toy_config(**overrides: Any) -> DAHDDPGConfig:
@@ -120,21 +84,6 @@ def test_f_actor_loss_gradient_moves_the_stop_probability_towards_the_better_bra
     assert q_p.grad is not None
     assert torch.sign(q_p.grad).item() == sign
     assert q_p.grad.item() == pytest.approx(-(q_stop - q_continue))
-
-
-def test_short_training_finds_the_analytic_stop_rule(tmp_path: Path) -> None:
-    policy = train(StopOrContinue, _toy_config(), tmp_path)
-    env = StopOrContinue()
-    env.reset(seed=0)
-    decisions = {}
-    for price in (0.05, 0.2, 0.35, 0.65, 0.8, 0.95):
-        policy.reset(env)
-        stop, params = policy.act(np.array([0.0, price], dtype=np.float32), {})
-        decisions[price] = (int(stop[0]), float(params[0]))
-    assert [decisions[p][0] for p in (0.05, 0.2, 0.35)] == [1, 1, 1], decisions
-    assert [decisions[p][0] for p in (0.65, 0.8, 0.95)] == [0, 0, 0], decisions
-    for price in (0.65, 0.8, 0.95):
-        assert decisions[price][1] == pytest.approx(TARGET_PARAM, abs=0.25), decisions
 
 
 def _parameters(run_dir: Path) -> dict[str, torch.Tensor]:

@@ -16,7 +16,8 @@ from stagewise.agents.dah_ddpg import (
     load_policy,
     train,
 )
-from tests.agents.test_dah_ddpg import StopOrContinue, _assert_same, _parameters, _toy_config
+from tests.agents.test_dah_ddpg import _assert_same, _parameters, _toy_config
+from tests.agents.toy_tasks import StopOrContinue
 
 
 def _restart_config(**overrides: Any) -> DAHDDPGConfig:

@@ -1,4 +1,6 @@
-"""DQN: TD target, epsilon schedule, replay buffer, checkpoint-resume, determinism, learning."""
+"""DQN: TD target, epsilon schedule, replay buffer, checkpoint-resume, determinism.
+
+Learning (the chain's optimum) is tested in ``test_learning.py``."""
 
 from __future__ import annotations
 
@@ -27,44 +29,7 @@ from stagewise.agents.dqn import (
     td_target,
     train,
 )
-from stagewise.core.policy import run_episode
-
-
-class WaitThenCashChain(gym.Env):
-    """3-stage deterministic chain whose optimum (5) needs planning past a myopic +1.
-
-    Actions: 0 = cash in (+1 at stages 0 and 1, ending the episode; +5 at the
-    last stage), 1 = wait (0, next stage; ends the episode at the last stage),
-    2 = a forbidden action (always masked; -10 if taken). Optimal return: 5.
-    """
-
-    def __init__(self) -> None:
-        self.action_space = spaces.Discrete(3)
-        self.observation_space = spaces.Box(0.0, 1.0, (2,), np.float32)
-        self._t = 0
-
-    def _obs(self) -> np.ndarray:
-        return np.array([self._t / 3.0, 1.0], dtype=np.float32)
-
-    def _info(self) -> dict[str, Any]:
-        return {"action_mask": np.array([True, True, False]), "cost": 0.0}
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
-        self._t = 0
-        return self._obs(), self._info()
-
-    def step(self, action: Any):
-        action = int(action)
-        last = self._t == 2
-        if action == 2:
-            reward, done = -10.0, True
-        elif action == 0:
-            reward, done = (5.0 if last else 1.0), True
-        else:
-            reward, done = 0.0, last
-        self._t += 1
-        return self._obs(), reward, done, False, self._info()
+from tests.agents.toy_tasks import WaitThenCashChain
 
 
 def _tiny(**overrides: Any) -> DQNConfig:
@@ -226,16 +191,6 @@ def test_same_seed_gives_identical_parameters(tmp_path: Path) -> None:
     c = train(WaitThenCashChain, _tiny(total_steps=200, seed=4), tmp_path / "c")
     assert all(torch.equal(x, y) for x, y in zip(_parameters(a), _parameters(b), strict=True))
     assert not all(torch.equal(x, y) for x, y in zip(_parameters(a), _parameters(c), strict=True))
-
-
-def test_learns_to_wait_for_the_optimum_of_the_chain(tmp_path: Path) -> None:
-    # slow epsilon decay: reaching the last stage needs two explored waits (8 of 8 seeds learn it)
-    cfg = _tiny(total_steps=2000, hidden_sizes=(32,), learning_rate=3e-3, epsilon_decay=0.995)
-    policy = train(WaitThenCashChain, cfg, tmp_path)
-    assert run_episode(policy, WaitThenCashChain(), seed=0).reward == 5.0
-    reloaded = load_policy(tmp_path)
-    assert run_episode(reloaded, WaitThenCashChain(), seed=0).reward == 5.0
-    assert (tmp_path / "agent_config.json").exists()
 
 
 def test_rejects_a_continuous_action_space(tmp_path: Path) -> None:
