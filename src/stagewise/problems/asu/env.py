@@ -1,0 +1,219 @@
+"""Production scheduling of a liquid air separation unit (SafeOR-Gym ASUEnv, A.9), batched."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+from scipy.optimize import linprog
+
+from stagewise.core.bounded import excess
+from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
+from stagewise.core.spaces import ActionCodec, Decision, DecisionField
+from stagewise.problems.asu.config import HOURS_PER_DAY, ASUConfig
+
+# Inventory within this many product units of a limit is float32/solver noise, not a
+# violation: float32 actions resolve about 6e-8 of a weight, i.e. 1e-4 units of the largest
+# point's 1333 per hour, and a day of 24 such hours stays well below it.
+STOCK_TOL = 1e-2
+ZERO, ONE = as_operand(0.0), as_operand(1.0)
+
+
+def hull_vertices(points: np.ndarray) -> np.ndarray:
+    """Indices of the points ``[N, J]`` that are extreme points of their convex hull.
+
+    A point is extreme when it is not a convex combination of the other points (one
+    feasibility LP each); of repeated points only the first is kept.
+    """
+    return np.array(_hull_vertices(tuple(map(tuple, np.asarray(points, dtype=float)))), dtype=int)
+
+
+@lru_cache(maxsize=32)
+def _hull_vertices(points: tuple[tuple[float, ...], ...]) -> tuple[int, ...]:
+    arr = np.array(points)
+    keep = []
+    for i, p in enumerate(arr):
+        if any(np.array_equal(p, arr[k]) for k in range(i)):
+            continue
+        others = np.delete(arr, i, axis=0)
+        others = others[~np.all(others == p, axis=1)]
+        if len(others) == 0:
+            keep.append(i)
+            continue
+        # Feasible iff p = sum_y mu_y others_y with mu >= 0, sum mu = 1.
+        a_eq = np.vstack([others.T, np.ones(len(others))])
+        res = linprog(np.zeros(len(others)), A_eq=a_eq, b_eq=np.append(p, 1.0), method="highs")
+        if res.status != 0:
+            keep.append(i)
+    return tuple(keep)
+
+
+class ASUDynamics(Dynamics):
+    """Batched transition of A.9.5 with the costs of A.9.6 and the reward of A.9.7.
+
+    State (physical): hour ``t`` of the episode (0-based, the hour being decided) and
+    inventory ``iv`` ``[J]`` at its start.
+    """
+
+    cost_families = ("inventory_overflow", "demand_shortfall")
+    reward_term_names = ("fixed", "variable")
+
+    def __init__(self, config: ASUConfig):
+        c = self.config = config
+        self.horizon = c.hours
+        self.products = list(c.products)
+        points = c.points()
+        self.vertex_index = hull_vertices(points)
+        self.vertices = points[self.vertex_index]  # v_jx as [k, J]
+        self.capacity = c.capacity()
+        self.initial_iv = c.initial_inventory()
+        self.price = c.price_series()  # [24 (D + S)]
+        self.daily_demand = c.demand_series()  # [D + S, J]
+        self.demand = np.zeros((len(self.price), len(self.products)))  # [24 (D + S), J]
+        self.demand[HOURS_PER_DAY - 1 :: HOURS_PER_DAY] = self.daily_demand
+        self.window = HOURS_PER_DAY * (c.lookahead_days + 1)
+        self.codec = ActionCodec(
+            [DecisionField("weights", (len(self.vertices),), 0.0, 1.0)], modes=("box",)
+        )
+        self._build_observation()
+        self.k = SimpleNamespace(
+            vertices=self.vertices,
+            capacity=as_operand(self.capacity),
+            fixed=as_operand(c.fixed_cost[0]),
+            unit=as_operand(c.dynamic_cost[0]),
+            rho_iv=as_operand(c.inventory_penalty),
+            rho_d=as_operand(c.demand_penalty),
+            price=self.price[: self.horizon],
+            demand=self.demand[: self.horizon],
+            horizon=np.asarray(self.horizon, np.int64),
+            one_hour=np.ones((), np.int64),
+        )
+
+    # ------------------------------------------------------------ forecast
+    def forecast(self, t: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """What is known at hour ``t``: prices ``[L]`` and demands ``[L, J]`` of hours
+        ``t .. t + L - 1`` through the end of day ``d + S`` (``d`` today), and ``L``."""
+        end = HOURS_PER_DAY * (t // HOURS_PER_DAY + self.config.lookahead_days + 1)
+        end = min(end, len(self.price))
+        return self.price[t:end].copy(), self.demand[t:end].copy(), max(end - t, 0)
+
+    def _observed_forecast(self, t: int) -> np.ndarray:
+        """Scaled forecast entries ``[W + J W]`` at hour ``t`` (A.9.5 forecast update).
+
+        The day-start window of ``W = 24 (S + 1)`` hours is shifted left by the hours
+        gone; the vacated tail holds the mean of the known prices and zero demand.
+        """
+        price, demand, known = self.forecast(t)
+        obs_price = np.full(self.window, price.mean() if known else 0.0)
+        obs_demand = np.zeros((self.window, len(self.products)))
+        obs_price[:known], obs_demand[:known] = price, demand
+        return np.concatenate([obs_price / self.price_scale, (obs_demand / self.demand_scale).T.ravel()])
+
+    def _build_observation(self) -> None:
+        self.price_scale = max(float(self.price.max(initial=0.0)), 1e-12)
+        self.demand_scale = np.maximum(self.daily_demand.max(axis=0), 1e-12)
+        size = self.window * (1 + len(self.products)) + len(self.products)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
+        # The forecast part of every hour's observation, computed once; the terminal row
+        # (t = T, nothing left to decide) forecasts nothing.
+        rows = [self._observed_forecast(t) for t in range(self.horizon)]
+        rows.append(np.zeros(self.window * (1 + len(self.products))))
+        self.forecast_table = np.stack(rows)
+        self.iv_scale = as_operand(self.capacity)
+
+    # --------------------------------------------------------------- state
+    def initial_state(self, rng: np.random.Generator, n: int) -> State:
+        return {
+            "t": np.zeros(n, dtype=np.int64),
+            "iv": np.broadcast_to(self.initial_iv, (n, len(self.products))).copy(),
+        }
+
+    def production(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A.9.4-5: weights ``[n, k]`` in [0, 1] normalized to sum 1 (all zero: "Off").
+
+        Returns whether the unit works ``[n]`` (0/1) and ``PQ = sum_x lambda_x v_x`` ``[n, J]``.
+        """
+        total = np.add.reduce(weights, axis=1)
+        on = total > ZERO
+        # weights / total for a working unit; an idle one keeps its all-zero weights.
+        pq = (weights / np.where(on, total, ONE)[:, None]) @ self.k.vertices
+        return on.astype(np.float64), pq
+
+    def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
+        k = self.k
+        t, iv = state["t"], state["iv"]
+        on, pq = self.production(decision["weights"])
+        price = k.price[t]
+        terms = {
+            "fixed": -price * k.fixed * on,
+            "variable": -price * k.unit * np.add.reduce(pq, axis=1),
+        }
+        stock = iv + pq
+        # Demand is due at the last hour of each day (zero at the other hours): ship what
+        # there is, DQ = min(IV + PQ, D), and charge what is missing.
+        due = k.demand[t]
+        shipped = np.minimum(stock, due)
+        short = excess(due, stock, STOCK_TOL)
+        stock = stock - shipped
+        # A.9.5 state sanitization: what exceeds the storage is lost, and charged.
+        over = excess(stock, k.capacity, STOCK_TOL)
+        costs = {
+            "inventory_overflow": k.rho_iv * np.add.reduce(over, axis=1),
+            "demand_shortfall": k.rho_d * np.add.reduce(short, axis=1),
+        }
+        next_t = t + k.one_hour
+        return Transition(
+            state={"t": next_t, "iv": np.minimum(stock, k.capacity)},
+            reward=terms["fixed"] + terms["variable"],
+            costs=costs,
+            reward_terms=terms,
+            terminated=next_t >= k.horizon,
+        )
+
+    def observe(self, state: State) -> np.ndarray:
+        obs = np.concatenate(
+            [self.forecast_table[state["t"]], state["iv"] / self.iv_scale], axis=1
+        )
+        return np.minimum(ONE, np.maximum(ZERO, obs)).astype(np.float32)
+
+
+class ASUEnv(ConstrainedEnv):
+    """Hourly production of a liquid air separation unit for daily demands (SafeOR-Gym A.9).
+
+    **Decision** for the hour: weights ``weights`` ``[k]`` in [0, 1] on the ``k``
+    extreme points ``v_x`` of the convex hull of the historical operating points
+    (box mode: mapped affinely from [-1, 1]). Weights summing to a positive amount
+    are normalized to 1 and the unit produces ``PQ_j = sum_x lambda_x v_jx``; all
+    weights 0 is "Off" (no production, no cost).
+
+    **Dynamics** (A.9.5): ``IV += PQ``; at the last hour of each day the day's
+    demand is shipped, ``DQ = min(IV + PQ, D)``; inventory above ``IV^ub`` is lost.
+
+    **Costs** (A.9.6, per step): ``inventory_overflow`` (``rho_IV`` x units above
+    ``IV^ub``), ``demand_shortfall`` (``rho_D`` x units of the day's demand not
+    shipped, at the day's last hour), and ``action_range``.
+
+    **Reward** (A.9.7): minus the electricity bill of the hour, ``fixed``
+    (``-e_t C_fixed`` while producing) and ``variable`` (``-e_t C_unit sum_j PQ_j``).
+
+    **Observation** (float32 in [0, 1], 483 entries for the case study): prices of the
+    ``24 (S + 1)`` hour window (divided by the peak price), the demand window per
+    product (product-major, non-zero at each day's last hour, divided by the product's
+    peak demand) and ``IV / IV^ub``.
+
+    **Episode**: ``24 D`` hours from ``IV_i``.
+    """
+
+    problem_id: ClassVar[str] = "ASU"
+    slug: ClassVar[str] = "asu"
+    summary: ClassVar[str] = (
+        "Hourly production scheduling of a liquid air separation unit (SafeOR-Gym A.9)"
+    )
+    config_model = ASUConfig
+
+    @classmethod
+    def build_dynamics(cls, config: Any) -> ASUDynamics:
+        return ASUDynamics(config)
