@@ -98,7 +98,8 @@ class ASUConfig(ProblemConfig):
             raise ValueError("liq_prod_data: every historical point produces nothing")
         last = self.start_day + self.days - 1 + self.lookahead_days
         for name in ("price", "demand"):
-            missing = [d for d in range(self.start_day, last + 1) if str(d) not in getattr(self, name)]
+            given = getattr(self, name)
+            missing = [d for d in range(self.start_day, last + 1) if str(d) not in given]
             if missing:
                 raise ValueError(
                     f"{name} lacks days {missing[:5]}: start_day + days - 1 + lookahead_days = "

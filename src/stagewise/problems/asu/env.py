@@ -110,7 +110,8 @@ class ASUDynamics(Dynamics):
         obs_price = np.full(self.window, price.mean() if known else 0.0)
         obs_demand = np.zeros((self.window, len(self.products)))
         obs_price[:known], obs_demand[:known] = price, demand
-        return np.concatenate([obs_price / self.price_scale, (obs_demand / self.demand_scale).T.ravel()])
+        scaled_demand = (obs_demand / self.demand_scale).T.ravel()  # product-major
+        return np.concatenate([obs_price / self.price_scale, scaled_demand])
 
     def _build_observation(self) -> None:
         self.price_scale = max(float(self.price.max(initial=0.0)), 1e-12)
@@ -174,9 +175,7 @@ class ASUDynamics(Dynamics):
         )
 
     def observe(self, state: State) -> np.ndarray:
-        obs = np.concatenate(
-            [self.forecast_table[state["t"]], state["iv"] / self.iv_scale], axis=1
-        )
+        obs = np.concatenate([self.forecast_table[state["t"]], state["iv"] / self.iv_scale], axis=1)
         return np.minimum(ONE, np.maximum(ZERO, obs)).astype(np.float32)
 
 

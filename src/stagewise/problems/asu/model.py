@@ -35,6 +35,9 @@ from stagewise.problems.asu.env import ASUDynamics
 
 DEFAULT_SOLVER = "highs"
 DEFAULT_GAP = 1e-9
+# Rounding slack of the cover cuts: a requirement within this many hours of a whole
+# number is not rounded up.
+CUT_EPS = 1e-7
 
 
 @dataclass
@@ -112,15 +115,53 @@ def build_model(config: ASUConfig, window: Window) -> pyo.ConcreteModel:
         ),
     )
     output = v.sum(axis=1)  # sum_j v_jx
+
+    def bill(h: int) -> Any:
+        produced_total = sum(float(output[x]) * m.lam[x, h] for x in m.X)
+        return float(window.price[h]) * (
+            c.fixed_cost[0] * m.y[h] + c.dynamic_cost[0] * produced_total
+        )
+
+    _add_cover_cuts(m, window, dyn.vertices.max(axis=0))
     m.cost = pyo.Objective(
-        expr=sum(
-            float(window.price[h])
-            * (c.fixed_cost[0] * m.y[h] + c.dynamic_cost[0] * sum(output[x] * m.lam[x, h] for x in m.X))
-            for h in m.H
-        ),
+        expr=sum(bill(h) for h in m.H),
         sense=pyo.minimize,
     )
     return m
+
+
+def _add_cover_cuts(m: pyo.ConcreteModel, window: Window, peak: np.ndarray) -> None:
+    """Valid inequalities that count the working hours a demand needs (tighten the LP).
+
+    Between an interval's first hour ``a`` (the window's start or a day's first hour) and a
+    day's last hour ``b``, product j's demand ``D`` must come from the stock ``IV_ja`` and
+    production ``PQ_jh <= v^max_j y_h``: ``Y + IV_ja / v^max_j >= beta = D / v^max_j`` with
+    ``Y`` the working hours. Integer rounding of that (mixed-integer rounding, ``f`` the
+    fractional part of ``beta``) gives ``Y + IV_ja / (v^max_j f) >= ceil(beta)``, and with the
+    known stock at the window's start ``Y >= ceil(beta - IV_j0 / v^max_j)``.
+    """
+    due = np.flatnonzero(window.demand.sum(axis=1) > 0)
+    starts = [0] + [int(b) + 1 for b in due if b + 1 < window.hours]
+    rows = []
+    for j in range(len(peak)):
+        if peak[j] <= 0:
+            continue
+        for a in starts:
+            for b in due[due >= a]:
+                beta = float(window.demand[a : b + 1, j].sum()) / peak[j]
+                hours = sum(m.y[h] for h in range(a, int(b) + 1))
+                if a == 0:
+                    need = np.ceil(beta - window.inventory[j] / peak[j] - CUT_EPS)
+                    if need > 0:
+                        rows.append(hours >= float(need))
+                    continue
+                frac = beta - np.floor(beta)
+                if CUT_EPS < frac < 1 - CUT_EPS:
+                    stock = m.iv[j, a] / float(peak[j] * frac)
+                    rows.append(hours + stock >= float(np.ceil(beta)))
+    m.cover = pyo.ConstraintList()
+    for row in rows:
+        m.cover.add(row)
 
 
 def plan_window(
@@ -182,10 +223,9 @@ def daily_costs(config: ASUConfig, weights: np.ndarray) -> list[dict[str, Any]]:
     on, pq = dyn.production(weights)
     hours = len(weights)
     bill = dyn.price[:hours] * (config.fixed_cost[0] * on + config.dynamic_cost[0] * pq.sum(axis=1))
-    return [
-        {"day": config.start_day + d, "cost": float(bill[d * HOURS_PER_DAY : (d + 1) * HOURS_PER_DAY].sum())}
-        for d in range(-(-hours // HOURS_PER_DAY))
-    ]
+    days = -(-hours // HOURS_PER_DAY)
+    per_day = [bill[d * HOURS_PER_DAY : (d + 1) * HOURS_PER_DAY].sum() for d in range(days)]
+    return [{"day": config.start_day + d, "cost": float(cost)} for d, cost in enumerate(per_day)]
 
 
 def optimal_policy(env: Any) -> PlanPolicy:
