@@ -10,7 +10,6 @@ import numpy as np
 from gymnasium import spaces
 from scipy.optimize import linprog
 
-from stagewise.core.bounded import excess
 from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
 from stagewise.core.spaces import ActionCodec, Decision, DecisionField
 from stagewise.problems.asu.config import HOURS_PER_DAY, ASUConfig
@@ -19,7 +18,7 @@ from stagewise.problems.asu.config import HOURS_PER_DAY, ASUConfig
 # violation: float32 actions resolve about 6e-8 of a weight, i.e. 1e-4 units of the largest
 # point's 1333 per hour, and a day of 24 such hours stays well below it.
 STOCK_TOL = 1e-2
-ZERO, ONE = as_operand(0.0), as_operand(1.0)
+ZERO = as_operand(0.0)
 
 
 def hull_vertices(points: np.ndarray) -> np.ndarray:
@@ -79,15 +78,20 @@ class ASUDynamics(Dynamics):
             [DecisionField("weights", (len(self.vertices),), 0.0, 1.0)], modes=("box",)
         )
         self._build_observation()
+        hourly = self.price[: self.horizon]
         self.k = SimpleNamespace(
-            vertices=self.vertices,
+            # [k, J + 1]: the points v_x and, last, their total output sum_j v_jx.
+            vertices_out=np.concatenate([self.vertices, self.vertices.sum(1, keepdims=True)], 1),
+            n_products=len(self.products),
             capacity=as_operand(self.capacity),
-            fixed=as_operand(c.fixed_cost[0]),
-            unit=as_operand(c.dynamic_cost[0]),
+            # The hour's bill per unit of C_fixed y and of sum_j PQ_j, with the reward's sign.
+            fixed_bill=-hourly * c.fixed_cost[0],
+            unit_bill=-hourly * c.dynamic_cost[0],
             rho_iv=as_operand(c.inventory_penalty),
             rho_d=as_operand(c.demand_penalty),
-            price=self.price[: self.horizon],
             demand=self.demand[: self.horizon],
+            tol=as_operand(STOCK_TOL),
+            tiny=as_operand(np.finfo(np.float64).tiny),
             horizon=np.asarray(self.horizon, np.int64),
             one_hour=np.ones((), np.int64),
         )
@@ -116,13 +120,17 @@ class ASUDynamics(Dynamics):
     def _build_observation(self) -> None:
         self.price_scale = max(float(self.price.max(initial=0.0)), 1e-12)
         self.demand_scale = np.maximum(self.daily_demand.max(axis=0), 1e-12)
-        size = self.window * (1 + len(self.products)) + len(self.products)
+        forecast_size = self.window * (1 + len(self.products))
+        size = forecast_size + len(self.products)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
-        # The forecast part of every hour's observation, computed once; the terminal row
-        # (t = T, nothing left to decide) forecasts nothing.
-        rows = [self._observed_forecast(t) for t in range(self.horizon)]
-        rows.append(np.zeros(self.window * (1 + len(self.products))))
-        self.forecast_table = np.stack(rows)
+        # Every hour's observation with the stock entries left 0, computed once in float32:
+        # a step gathers its rows and writes the stock. The terminal row (t = T, nothing
+        # left to decide) forecasts nothing.
+        table = np.zeros((self.horizon + 1, size))
+        for t in range(self.horizon):
+            table[t, :forecast_size] = self._observed_forecast(t)
+        self.obs_table = np.minimum(1.0, np.maximum(0.0, table)).astype(np.float32)
+        self.stock_columns = slice(forecast_size, size)
         self.iv_scale = as_operand(self.capacity)
 
     # --------------------------------------------------------------- state
@@ -135,39 +143,39 @@ class ASUDynamics(Dynamics):
     def production(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A.9.4-5: weights ``[n, k]`` in [0, 1] normalized to sum 1 (all zero: "Off").
 
-        Returns whether the unit works ``[n]`` (0/1) and ``PQ = sum_x lambda_x v_x`` ``[n, J]``.
+        Returns the raw weights' sum ``[n]`` (0: "Off") and ``[n, J + 1]``: ``PQ_j =
+        sum_x lambda_x v_jx`` of the normalized weights followed by ``sum_j PQ_j``.
         """
         total = np.add.reduce(weights, axis=1)
-        on = total > ZERO
-        # weights / total for a working unit; an idle one keeps its all-zero weights.
-        pq = (weights / np.where(on, total, ONE)[:, None]) @ self.k.vertices
-        return on.astype(np.float64), pq
+        # (w @ v) / sum w normalizes a working unit's weights; an idle one has w @ v = 0.
+        out = (weights @ self.k.vertices_out) / np.maximum(total, self.k.tiny)[:, None]
+        return total, out
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
         k = self.k
-        t, iv = state["t"], state["iv"]
-        on, pq = self.production(decision["weights"])
-        price = k.price[t]
+        t = state["t"]
+        total, out = self.production(decision["weights"])
         terms = {
-            "fixed": -price * k.fixed * on,
-            "variable": -price * k.unit * np.add.reduce(pq, axis=1),
+            "fixed": k.fixed_bill[t] * (total > ZERO),
+            "variable": k.unit_bill[t] * out[:, k.n_products],
         }
-        stock = iv + pq
-        # Demand is due at the last hour of each day (zero at the other hours): ship what
-        # there is, DQ = min(IV + PQ, D), and charge what is missing.
+        stock = state["iv"] + out[:, : k.n_products]
+        # Demand is due at the last hour of each day (zero at the other hours): the unit
+        # ships DQ = min(IV + PQ, D), keeps max(IV + PQ - D, 0) and is charged D - DQ.
         due = k.demand[t]
-        shipped = np.minimum(stock, due)
-        short = excess(due, stock, STOCK_TOL)
-        stock = stock - shipped
+        missing = due - stock
+        short = np.where(missing > k.tol, missing, ZERO)
+        kept = np.maximum(stock - due, ZERO)
         # A.9.5 state sanitization: what exceeds the storage is lost, and charged.
-        over = excess(stock, k.capacity, STOCK_TOL)
+        above = kept - k.capacity
+        lost = np.where(above > k.tol, above, ZERO)
         costs = {
-            "inventory_overflow": k.rho_iv * np.add.reduce(over, axis=1),
-            "demand_shortfall": k.rho_d * np.add.reduce(short, axis=1),
+            "inventory_overflow": np.add.reduce(lost, axis=1) * k.rho_iv,
+            "demand_shortfall": np.add.reduce(short, axis=1) * k.rho_d,
         }
         next_t = t + k.one_hour
         return Transition(
-            state={"t": next_t, "iv": np.minimum(stock, k.capacity)},
+            state={"t": next_t, "iv": np.minimum(kept, k.capacity)},
             reward=terms["fixed"] + terms["variable"],
             costs=costs,
             reward_terms=terms,
@@ -175,8 +183,10 @@ class ASUDynamics(Dynamics):
         )
 
     def observe(self, state: State) -> np.ndarray:
-        obs = np.concatenate([self.forecast_table[state["t"]], state["iv"] / self.iv_scale], axis=1)
-        return np.minimum(ONE, np.maximum(ZERO, obs)).astype(np.float32)
+        obs = self.obs_table[state["t"]]  # a fresh [n, size] array
+        # 0 <= IV <= IV^ub in every state a transition makes, so IV / IV^ub is in [0, 1].
+        obs[:, self.stock_columns] = state["iv"] / self.iv_scale
+        return obs
 
 
 class ASUEnv(ConstrainedEnv):

@@ -220,9 +220,11 @@ def solve(
 def daily_costs(config: ASUConfig, weights: np.ndarray) -> list[dict[str, Any]]:
     """Electricity bill of each day of a plan ``[T, k]`` (from the episode's first hour)."""
     dyn = ASUDynamics(config)
-    on, pq = dyn.production(weights)
+    total, out = dyn.production(weights)
     hours = len(weights)
-    bill = dyn.price[:hours] * (config.fixed_cost[0] * on + config.dynamic_cost[0] * pq.sum(axis=1))
+    bill = dyn.price[:hours] * (
+        config.fixed_cost[0] * (total > 0) + config.dynamic_cost[0] * out[:, -1]
+    )
     days = -(-hours // HOURS_PER_DAY)
     per_day = [bill[d * HOURS_PER_DAY : (d + 1) * HOURS_PER_DAY].sum() for d in range(days)]
     return [{"day": config.start_day + d, "cost": float(cost)} for d, cost in enumerate(per_day)]
