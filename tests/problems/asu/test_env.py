@@ -8,6 +8,8 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import stagewise
 from stagewise.core.config import ConfigError
@@ -232,3 +234,32 @@ def test_bad_config_names_the_field(overrides: dict, field: str) -> None:
 def test_missing_data_file_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="file not found"):
         ASUEnv(config="no/such/asuenv_config.json")
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    off=st.floats(0.0, 1.0),
+    start=st.floats(0.0, 1.0),
+)
+def test_batched_transition_balances_every_product(seed: int, off: float, start: float) -> None:
+    """IV + PQ = IV' + shipped + lost per product, from arbitrary states and weights."""
+    dyn = ASUEnv().dynamics
+    rng = np.random.default_rng(seed)
+    n = 64
+    t = rng.integers(0, dyn.horizon, n)
+    iv = rng.uniform(0, 1, (n, 3)) * dyn.capacity * start
+    w = rng.uniform(0, 1, (n, 5)) * (rng.random((n, 5)) > off)
+    tr = dyn.transition({"t": t, "iv": iv}, {"weights": w}, rng)
+    total = w.sum(axis=1, keepdims=True)
+    pq = np.where(total > 0, w / np.where(total > 0, total, 1), 0) @ dyn.vertices
+    due = np.where((t % 24 == 23)[:, None], dyn.daily_demand[t // 24], 0.0)
+    shipped = np.minimum(iv + pq, due)
+    lost = iv + pq - shipped - tr.state["iv"]
+    assert np.all(lost >= -1e-9) and np.all(tr.state["iv"] <= dyn.capacity)
+    assert tr.costs["inventory_overflow"] == pytest.approx(lost.sum(axis=1), abs=STOCK_TOL * 3)
+    short = (due - shipped).sum(axis=1)
+    assert tr.costs["demand_shortfall"] == pytest.approx(20 * short, abs=20 * STOCK_TOL * 3)
+    bill = dyn.price[t] * (36 * (total[:, 0] > 0) + 0.24192 * pq.sum(axis=1))
+    assert tr.reward == pytest.approx(-bill, rel=1e-12)
+    assert np.array_equal(tr.terminated, t + 1 == dyn.horizon)

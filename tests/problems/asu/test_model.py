@@ -8,9 +8,16 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from stagewise.core.pyomo_tools import run
 from stagewise.core.solve import Solution, replay
 from stagewise.problems.asu.config import OPT_FILE, ASUConfig
-from stagewise.problems.asu.model import optimal_policy, plan_window, solve, window_at
+from stagewise.problems.asu.model import (
+    build_model,
+    optimal_policy,
+    plan_window,
+    solve,
+    window_at,
+)
 
 # HiGHS, gap 1e-9; the published mode model (start-up hour before production) gives 6517.49.
 FULL_WEEK = -6515.35934659
@@ -91,3 +98,18 @@ def test_optimal_policy_factory_replays_the_plan() -> None:
         total += reward
         assert info["cost"] == 0.0
     assert total == pytest.approx(solve(days=2).objective, rel=1e-6)
+
+
+@pytest.mark.parametrize("start", [0, 30])
+def test_cover_cuts_leave_the_optimum_unchanged(start: int) -> None:
+    """The working-hour cuts are valid inequalities: the optimum is the same without them."""
+    cfg = ASUConfig(days=3)
+    window = window_at(cfg, np.array([3000.0, 900.0, 120.0]), start=start)
+    values = []
+    for cuts in (True, False):
+        model = build_model(cfg, window)
+        if not cuts:
+            model.cover.deactivate()
+        values.append(run(model, model.cost, None, "highs", mip_gap=1e-9).objective)
+    assert len(build_model(cfg, window).cover) > 0
+    assert values[0] == pytest.approx(values[1], rel=1e-9)
