@@ -78,18 +78,27 @@ class ASUDynamics(Dynamics):
             [DecisionField("weights", (len(self.vertices),), 0.0, 1.0)], modes=("box",)
         )
         self._build_observation()
-        hourly = self.price[: self.horizon]
+        hourly = self.price[: self.horizon, None]
+        n_points = len(self.vertices)
         self.k = SimpleNamespace(
-            # [k, J + 1]: the points v_x and, last, their total output sum_j v_jx.
-            vertices_out=np.concatenate([self.vertices, self.vertices.sum(1, keepdims=True)], 1),
+            # [k, J + 2]: the points v_x, their output sum_j v_jx and 1 (to sum the weights).
+            mix=np.concatenate(
+                [self.vertices, self.vertices.sum(1, keepdims=True), np.ones((n_points, 1))], 1
+            ),
             n_products=len(self.products),
             capacity=as_operand(self.capacity),
-            # The hour's bill per unit of C_fixed y and of sum_j PQ_j, with the reward's sign.
-            fixed_bill=-hourly * c.fixed_cost[0],
-            unit_bill=-hourly * c.dynamic_cost[0],
+            # Per hour: the bill per unit of sum_j PQ_j and of y (with the reward's sign),
+            # then the demand due, [T, 2 + J].
+            hourly=np.concatenate(
+                [
+                    -hourly * c.dynamic_cost[0],
+                    -hourly * c.fixed_cost[0],
+                    self.demand[: self.horizon],
+                ],
+                axis=1,
+            ),
             rho_iv=as_operand(c.inventory_penalty),
             rho_d=as_operand(c.demand_penalty),
-            demand=self.demand[: self.horizon],
             tol=as_operand(STOCK_TOL),
             tiny=as_operand(np.finfo(np.float64).tiny),
             horizon=np.asarray(self.horizon, np.int64),
@@ -140,29 +149,28 @@ class ASUDynamics(Dynamics):
             "iv": np.broadcast_to(self.initial_iv, (n, len(self.products))).copy(),
         }
 
-    def production(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def production(self, weights: np.ndarray) -> np.ndarray:
         """A.9.4-5: weights ``[n, k]`` in [0, 1] normalized to sum 1 (all zero: "Off").
 
-        Returns the raw weights' sum ``[n]`` (0: "Off") and ``[n, J + 1]``: ``PQ_j =
-        sum_x lambda_x v_jx`` of the normalized weights followed by ``sum_j PQ_j``.
+        Returns ``[n, J + 2]``: ``PQ_j = sum_x lambda_x v_jx`` of the normalized weights,
+        ``sum_j PQ_j``, and ``y`` (1 if the unit works, 0 if it is off).
         """
-        total = np.add.reduce(weights, axis=1)
-        # (w @ v) / sum w normalizes a working unit's weights; an idle one has w @ v = 0.
-        out = (weights @ self.k.vertices_out) / np.maximum(total, self.k.tiny)[:, None]
-        return total, out
+        # One product gives w @ v, sum_j (w @ v)_j and sum w; dividing by sum w normalizes
+        # a working unit's weights (and makes y = 1), an idle one has all three 0.
+        mixed = weights @ self.k.mix
+        return mixed / np.maximum(mixed[:, -1:], self.k.tiny)
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
         k = self.k
-        t = state["t"]
-        total, out = self.production(decision["weights"])
-        terms = {
-            "fixed": k.fixed_bill[t] * (total > ZERO),
-            "variable": k.unit_bill[t] * out[:, k.n_products],
-        }
-        stock = state["iv"] + out[:, : k.n_products]
+        t, n_products = state["t"], k.n_products
+        out = self.production(decision["weights"])
+        hour = k.hourly[t]
+        bill = out[:, n_products:] * hour[:, :2]
+        terms = {"fixed": bill[:, 1], "variable": bill[:, 0]}
+        stock = state["iv"] + out[:, :n_products]
         # Demand is due at the last hour of each day (zero at the other hours): the unit
         # ships DQ = min(IV + PQ, D), keeps max(IV + PQ - D, 0) and is charged D - DQ.
-        due = k.demand[t]
+        due = hour[:, 2:]
         missing = due - stock
         short = np.where(missing > k.tol, missing, ZERO)
         kept = np.maximum(stock - due, ZERO)
@@ -176,7 +184,7 @@ class ASUDynamics(Dynamics):
         next_t = t + k.one_hour
         return Transition(
             state={"t": next_t, "iv": np.minimum(kept, k.capacity)},
-            reward=terms["fixed"] + terms["variable"],
+            reward=np.add.reduce(bill, axis=1),
             costs=costs,
             reward_terms=terms,
             terminated=next_t >= k.horizon,

@@ -220,10 +220,10 @@ def solve(
 def daily_costs(config: ASUConfig, weights: np.ndarray) -> list[dict[str, Any]]:
     """Electricity bill of each day of a plan ``[T, k]`` (from the episode's first hour)."""
     dyn = ASUDynamics(config)
-    total, out = dyn.production(weights)
+    out = dyn.production(weights)
     hours = len(weights)
     bill = dyn.price[:hours] * (
-        config.fixed_cost[0] * (total > 0) + config.dynamic_cost[0] * out[:, -1]
+        config.fixed_cost[0] * out[:, -1] + config.dynamic_cost[0] * out[:, -2]
     )
     days = -(-hours // HOURS_PER_DAY)
     per_day = [bill[d * HOURS_PER_DAY : (d + 1) * HOURS_PER_DAY].sum() for d in range(days)]
