@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import pytest
 
 from stagewise.core.policy import EpisodeRecord, run_episode
@@ -59,3 +60,23 @@ def test_bad_settings_are_refused() -> None:
         RollingHorizonPolicy(window_days=0)
     with pytest.raises(ValueError, match="replan_hours"):
         RollingHorizonPolicy(replan_hours=0)
+
+
+def test_takes_over_from_a_state_that_cannot_meet_the_day_and_ships_what_it_can() -> None:
+    env = gym.make("stagewise/ASU-v0", days=2, lookahead_days=1)
+    obs, info = env.reset(seed=0)
+    for _ in range(20):  # idle until 20:00 of day 1: its demand can no longer be met
+        obs, _, _, _, info = env.step(-np.ones(5, dtype=np.float32))
+    policy = mpc_policy(env)
+    policy.reset(env)
+    costs = []
+    done = False
+    while not done:
+        obs, _, done, _, info = env.step(policy.act(obs, info))
+        costs.append(info["costs"]["demand_shortfall"])
+    # The last four hours run at the largest point; only day 1 falls short, by what is left.
+    day1 = np.array([24598.82533599655, 6301.14992369829, 438.49125941458306])
+    best = np.array([200, 100, 50]) + 4 * env.unwrapped.dynamics.vertices.max(axis=0)
+    assert costs[3] == pytest.approx(20 * np.maximum(day1 - best, 0).sum(), rel=1e-6)
+    assert sum(costs) == costs[3]
+    assert [s["shortfall"] for s in policy.solves] == [True, False]

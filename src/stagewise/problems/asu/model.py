@@ -86,8 +86,14 @@ def window_at(
     )
 
 
-def build_model(config: ASUConfig, window: Window) -> pyo.ConcreteModel:
-    """The Pyomo model of ``config``'s unit over ``window``."""
+def build_model(config: ASUConfig, window: Window, shortfall: bool = False) -> pyo.ConcreteModel:
+    """The Pyomo model of ``config``'s unit over ``window``.
+
+    ``shortfall=True`` lets a day's shipment fall short by ``s_jh >= 0`` at the
+    environment's price ``rho_D s_jh`` in the objective (reward minus cost), so that
+    states from which a demand cannot be met still have a plan; without it (the
+    default) every demand is met.
+    """
     dyn = ASUDynamics(config)
     v = dyn.vertices  # [k, J]
     c = config
@@ -107,12 +113,18 @@ def build_model(config: ASUConfig, window: Window) -> pyo.ConcreteModel:
     def before(j: int, h: int) -> Any:
         return m.iv[j, h] if h > 0 else float(window.inventory[j])
 
+    due = [int(h) for h in np.flatnonzero(window.demand.sum(axis=1) > 0)] if shortfall else []
+    due_hours = set(due)
+    m.short = pyo.Var(m.J, due, bounds=lambda _, j, h: (0.0, float(window.demand[h, j])))
+
+    def shipped(j: int, h: int) -> Any:
+        demand = float(window.demand[h, j])
+        return demand - m.short[j, h] if h in due_hours else demand
+
     m.balance = pyo.Constraint(
         m.J,
         m.H,
-        rule=lambda _, j, h: (
-            m.iv[j, h + 1] == before(j, h) + produced(j, h) - float(window.demand[h, j])
-        ),
+        rule=lambda _, j, h: m.iv[j, h + 1] == before(j, h) + produced(j, h) - shipped(j, h),
     )
     output = v.sum(axis=1)  # sum_j v_jx
 
@@ -122,9 +134,11 @@ def build_model(config: ASUConfig, window: Window) -> pyo.ConcreteModel:
             c.fixed_cost[0] * m.y[h] + c.dynamic_cost[0] * produced_total
         )
 
-    _add_cover_cuts(m, window, dyn.vertices.max(axis=0))
+    if not shortfall:
+        _add_cover_cuts(m, window, dyn.vertices.max(axis=0))
+    penalty = c.demand_penalty * sum(m.short[j, h] for j in m.J for h in due)
     m.cost = pyo.Objective(
-        expr=sum(bill(h) for h in m.H),
+        expr=sum(bill(h) for h in m.H) + penalty,
         sense=pyo.minimize,
     )
     return m
@@ -170,10 +184,11 @@ def plan_window(
     solver: str | None = None,
     time_limit: float | None = None,
     mip_gap: float = DEFAULT_GAP,
+    shortfall: bool = False,
 ) -> tuple[RunResult, np.ndarray]:
     """Solve the model over ``window``; the result and the weights ``[L, k]`` of each hour
     (normalized to sum 1 where the unit works, all 0 where it is off)."""
-    model = build_model(config, window)
+    model = build_model(config, window, shortfall)
     result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
     works = var_array(model.y, model.H, integral=True)
     lam = np.maximum(var_array(model.lam, model.X, model.H).T, 0.0)

@@ -4,7 +4,9 @@ At the first hour of each day the policy solves the model of ``model.py`` from t
 environment's state over what the forecast shows, today and the ``S`` look-ahead
 days (``24 (S + 1)`` hours; the paper's 5-day planning horizon), and applies that
 plan's first day. The model is built from the state the environment reports, so the
-inventory carries over from day to day exactly.
+inventory carries over from day to day exactly, and the policy can take over from
+any state: where a demand cannot be met any more, it re-plans with the shortfall
+priced at the environment's ``rho_D`` and ships what it can.
 """
 
 from __future__ import annotations
@@ -73,12 +75,20 @@ class RollingHorizonPolicy:
             known = min(known, end_of_window - t)
         window = Window(t, inventory, price[:known], demand[:known])
         start = time.perf_counter()
-        result, weights = plan_window(dyn.config, window, self.solver, mip_gap=self.mip_gap)
+        try:
+            result, weights = plan_window(dyn.config, window, self.solver, mip_gap=self.mip_gap)
+            short = False
+        except RuntimeError:  # a demand that cannot be met from this state: ship what can be
+            result, weights = plan_window(
+                dyn.config, window, self.solver, mip_gap=self.mip_gap, shortfall=True
+            )
+            short = True
         self.solves.append(
             {
                 "start": t,
                 "hours": known,
                 "window_cost": -result.objective,
+                "shortfall": short,
                 "seconds": time.perf_counter() - start,
             }
         )
