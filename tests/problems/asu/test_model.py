@@ -103,7 +103,7 @@ def test_optimal_policy_factory_replays_the_plan() -> None:
 @pytest.mark.parametrize("start", [0, 30])
 def test_cover_cuts_leave_the_optimum_unchanged(start: int) -> None:
     """The working-hour cuts are valid inequalities: the optimum is the same without them."""
-    cfg = ASUConfig(days=3)
+    cfg = ASUConfig(days=2)
     window = window_at(cfg, np.array([3000.0, 900.0, 120.0]), start=start)
     values = []
     for cuts in (True, False):
