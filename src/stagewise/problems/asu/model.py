@@ -14,7 +14,10 @@ subject to
   (A.9.6's costs are zero): ``IV_j,h+1 = IV_jh + PQ_jh - D_jh``, ``0 <= IV <= IV^ub``.
 
 Switching between "Work" and "Off" is instantaneous and free (A.9.1), as in the
-environment. :func:`build_model` takes any state (inventory, hour) and window
+environment. With ``shortfall=True`` a day's shipment may fall short by ``s_jh >= 0``
+at the environment's price ``rho_D s_jh`` (for states that cannot meet a demand any
+more). Valid "cover" inequalities on the working hours tighten the LP relaxation.
+:func:`build_model` takes any state (inventory, hour) and window
 (length, prices, demands), so one builder serves the full-week optimum
 (:func:`solve`), the rolling-horizon policy (``mpc.py``) and one-step projections.
 """
