@@ -42,6 +42,21 @@ def test_one_solve_a_day_over_the_five_day_forecast(
     assert sum(s["seconds"] for s in policy.solves) < 60.0
 
 
+def test_each_day_is_planned_from_the_stock_the_previous_day_left() -> None:
+    """Published notebook bug: each daily solve restarted from OFF with no history."""
+    env = gym.make("stagewise/ASU-v0", days=3, lookahead_days=1)
+    policy = mpc_policy(env)
+    obs, info = env.reset(seed=0)
+    policy.reset(env)
+    left = {}
+    for t in range(72):
+        obs, _, _, _, info = env.step(policy.act(obs, info))
+        left[t + 1] = info["state"]["iv"]
+    for record in policy.solves[1:]:
+        assert np.array_equal(record["inventory"], left[record["start"]])
+    assert any(record["inventory"].sum() > 400 for record in policy.solves[1:])
+
+
 def test_a_shorter_window_replans_over_what_it_is_given() -> None:
     env = gym.make("stagewise/ASU-v0", days=2, lookahead_days=1)
     policy = RollingHorizonPolicy(window_days=1, replan_hours=12)

@@ -26,8 +26,9 @@ class RollingHorizonPolicy:
     """Daily re-planning over a ``window_days``-day window; the first ``replan_hours`` applied.
 
     Attributes:
-        solves: one record per re-plan: start hour, window hours, the window's optimal
-            bill and the solver's seconds.
+        solves: one record per re-plan: start hour, the inventory planned from, window
+            hours, the window's optimal bill, whether the shortfall had to be priced, and
+            the solver's seconds.
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class RollingHorizonPolicy:
         self.solves.append(
             {
                 "start": t,
+                "inventory": inventory.copy(),
                 "hours": known,
                 "window_cost": -result.objective,
                 "shortfall": short,
