@@ -55,10 +55,10 @@ def test_replaying_the_plan_gives_the_objective_at_zero_cost(
 def test_the_model_from_a_reached_state_has_the_remaining_optimal_value() -> None:
     full = solve()
     env = gym.make("stagewise/RTN-v0")
-    obs, info = env.reset(seed=0)
+    env.reset(seed=0)
     earned = 0.0
     for t in range(12):
-        obs, reward, *_, info = env.step(env.unwrapped.encode(full.plan[t]))
+        _, reward, *_, info = env.step(env.unwrapped.encode(full.plan[t]))
         earned += reward
     rest = solve(state=info["state"])
     assert info["state"]["t"] == 12 and len(rest.plan) == 18
