@@ -64,7 +64,9 @@ class Network:
         release: ``[J, D, K]`` 0/1: equipment back ``d + 1`` periods after the start.
         utility_cost: ``[T, J]`` utility cost per unit of batch in each period.
         unmet_factor: unmet demand costs ``unmet_factor * price`` per unit.
-        sanitization_weight: ``lambda_sanit``, the weight of the sanitization count.
+        sanitization_weight: ``lambda_sanit``, the weight of the sanitization cost.
+        sanitization: ``"count"`` (batches cut or dropped) or ``"magnitude"`` (the batch
+            amount they lost, ``sum_j |b_j^final - b_j^requested|``).
         decoding: ``"default"`` or ``"published"`` (module docstring).
     """
 
@@ -91,6 +93,7 @@ class Network:
     utility_cost: np.ndarray
     unmet_factor: float
     sanitization_weight: float
+    sanitization: Literal["count", "magnitude"]
     decoding: Decoding
 
     @property
@@ -139,7 +142,8 @@ class NetworkDynamics(Dynamics):
        busy (``E_k < 1``) is dropped (cost ``equipment``, a count); one that would
        take an intermediate or product below ``X^min`` is cut to
        ``b_j = min_m (X_m - X_m^min) / nu^-_{jm}``, or dropped if that is below
-       ``V^min`` (cost ``sanitization``, a count weighted by ``lambda_sanit``).
+       ``V^min`` (cost ``sanitization``: a count, or with ``sanitization="magnitude"``
+       the batch amount removed, times ``lambda_sanit``).
     2. *Start*: ``X -= nu^- b``; one unit of each used equipment is taken.
     3. *Order*: a reactant below ``X^min`` is bought back up to it (``Pi^order``).
     4. *Sell*: ``s_p = min(X_p - X_p^min, d_{p,t})``, removed from stock; revenue
@@ -157,6 +161,7 @@ class NetworkDynamics(Dynamics):
         low, high = nw.request_bounds()
         self.codec = ActionCodec([DecisionField("batch", (len(nw.pairs),), low, high)])
         self.order = [int(j) for j in np.flatnonzero(nw.active)]
+        self.magnitude = nw.sanitization == "magnitude"
         self._pair_constants()
         self._build_observation()
 
@@ -227,7 +232,8 @@ class NetworkDynamics(Dynamics):
         """Feasible batches ``[n, J]`` for ``request`` given ``stock`` and ``free`` equipment.
 
         Returns the batches, the count of requests dropped for busy equipment and the
-        count of requests cut or dropped for lack of material (each ``[n]``).
+        count of requests cut or dropped for lack of material, or with
+        ``sanitization="magnitude"`` the batch amount they lost (each ``[n]``).
         """
         k, nw = self.k, self.network
         wanted = self.network.started(request)
@@ -250,8 +256,9 @@ class NetworkDynamics(Dynamics):
             else:
                 ask_cut = ask
             runs = on & (ask_cut >= k.v_min[j] - k.tol)
-            short += on & (ask - np.where(runs, ask_cut, 0.0) > k.tol)
-            batch[:, j] = np.where(runs, ask_cut, 0.0)
+            batch[:, j] = np.where(runs, ask_cut, ZERO)
+            lost = np.where(on, ask - batch[:, j], ZERO)
+            short += lost * (lost > k.tol) if self.magnitude else lost > k.tol
             stock -= batch[:, j : j + 1] * nw.consume[j][None, :]
             if held.size:
                 free[:, held] -= runs[:, None]

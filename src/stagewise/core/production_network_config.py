@@ -111,6 +111,7 @@ class NetworkConfig(ProblemConfig):
     demand: dict[str, dict[str, Annotated[float, Field(ge=-1e9, le=0)]]] = Field(
         description="per product, period '1'..'T': demand stored negative"
     )
+    tasks: dict[str, TaskBase] = Field(description="tasks (each problem narrows the type)")
     utility_costs: dict[str, dict[str, Amount]] = Field(
         description="per utility, period '1'..'T': price per unit"
     )
@@ -119,8 +120,12 @@ class NetworkConfig(ProblemConfig):
         "default",
         description="default: a < 0 idles, [0, 1] -> [Vmin, Vmax]; published: dead zone |a|<=1e-3",
     )
+    sanitization: Literal["count", "magnitude"] = Field(
+        "count",
+        description="C^sanit: batches cut or dropped (count) or the batch amount removed",
+    )
     sanitization_weight: float = Field(
-        1.0, ge=0, le=1e6, description="lambda_sanit: weight of the sanitization count"
+        1.0, ge=0, le=1e6, description="lambda_sanit: weight of the sanitization cost"
     )
     unmet_factor: float = Field(
         1.5, ge=0, le=1e6, description="unmet demand costs this times the price per unit"
@@ -150,7 +155,9 @@ class NetworkConfig(ProblemConfig):
         for p in self.products:
             if self.products[p].cost < 0:
                 raise ValueError(f"products[{p!r}].cost (the price) must be >= 0")
-        for name, task in self.task_models().items():
+        if not self.tasks:
+            raise ValueError("tasks is empty: at least one task is needed")
+        for name, task in self.tasks.items():
             self._check_task(name, task, horizon)
         return self
 
@@ -175,10 +182,6 @@ class NetworkConfig(ProblemConfig):
             series = self.utility_costs.get(u)
             if series is None or any(str(t) not in series for t in range(1, horizon + 1)):
                 raise ValueError(f"{where}: utility_costs[{u!r}] lacks periods '1'..'{horizon}'")
-
-    def task_models(self) -> dict[str, TaskBase]:
-        """The tasks, by name (the subclass's ``tasks`` field)."""
-        return dict(getattr(self, "tasks"))  # noqa: B009 - declared by each subclass
 
     # -------------------------------------------------------------- network
     @property
@@ -249,6 +252,7 @@ class NetworkConfig(ProblemConfig):
             utility_cost=utility,
             unmet_factor=self.unmet_factor,
             sanitization_weight=self.sanitization_weight,
+            sanitization=self.sanitization,
             decoding=self.decoding,
         )
 

@@ -128,6 +128,14 @@ def test_sanitization_weight_scales_the_count() -> None:
     assert tr.costs["sanitization"][0] == 2.5
 
 
+def test_magnitude_sanitization_charges_the_batch_amount_removed() -> None:
+    d = dynamics(sanitization="magnitude", sanitization_weight=0.5)
+    tr = step(d, state(d, intermediate_1=40.0), 0.0, 60.0, 0.0)  # cut from 60 to 40
+    assert tr.costs["sanitization"][0] == pytest.approx(0.5 * 20.0)
+    tr = step(d, state(d, intermediate_1=20.0), 0.0, 60.0, 0.0)  # dropped: all 60 lost
+    assert tr.costs["sanitization"][0] == pytest.approx(0.5 * 60.0)
+
+
 def test_reactants_short_of_stock_are_ordered_once() -> None:
     """Regression: the published code charges the whole cumulative deficit at every step."""
     d = dynamics()

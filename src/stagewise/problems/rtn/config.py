@@ -40,18 +40,14 @@ class RTNTask(TaskBase):
 class RTNConfig(NetworkConfig):
     """Parameters of A.1 (defaults: the published hard case study, 30 periods)."""
 
-    tasks: dict[str, RTNTask] = Field(description="tasks with stoichiometry, tau, Vmin, Vmax")
+    tasks: dict[str, RTNTask] = Field(  # type: ignore[assignment]
+        description="tasks with stoichiometry, tau, Vmin, Vmax"
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _read_published_layout(cls, data: Any) -> Any:
         return published_layout(data, DEFAULT_FILE, EASY_FILE)
-
-    @model_validator(mode="after")
-    def _some_task(self) -> RTNConfig:
-        if not self.tasks:
-            raise ValueError("tasks is empty: at least one task is needed")
-        return self
 
     def network(self) -> Network:
         """One pair per task, holding all of the task's equipment for ``tau`` periods."""
