@@ -116,14 +116,6 @@ class Network:
         low, high = self.request_bounds()
         return 0.5 * (low + high) if self.decoding == "published" else low
 
-    def started(self, request: np.ndarray) -> np.ndarray:
-        """Which requests ``[n, J]`` start a batch (before any repair)."""
-        if self.decoding == "published":
-            half_width = DEAD_ZONE * 0.5 * (self.v_max - self.v_min)
-            middle = 0.5 * (self.v_min + self.v_max)
-            return self.active & (np.abs(request - middle) > half_width)
-        return self.active & (request >= self.v_min - DEFAULT_TOL)
-
     def as_request(self, batch: np.ndarray) -> np.ndarray:
         """Batch sizes ``[n, J]`` (0 for idle) as requests: idle pairs get the idle request."""
         batch = np.asarray(batch, dtype=np.float64)
@@ -171,7 +163,6 @@ class NetworkDynamics(Dynamics):
         self.k = SimpleNamespace(
             x_min=as_operand(nw.x_min),
             x_max=as_operand(nw.x_max),
-            v_min=[as_operand(v) for v in nw.v_min],
             tol=as_operand(DEFAULT_TOL),
             below_one=as_operand(1.0 - DEFAULT_TOL),
             reactant_floor=as_operand(np.where(nw.reactant, nw.x_min, -np.inf)),
@@ -181,12 +172,27 @@ class NetworkDynamics(Dynamics):
             weight=as_operand(nw.sanitization_weight),
             one_period=np.ones((), np.int64),
             horizon=np.asarray(self.horizon, np.int64),
+            # Where a request starts a batch (see started), as row operands.
+            active=nw.active[None, :],
+            threshold=as_operand(nw.v_min - DEFAULT_TOL),
+            middle=as_operand(0.5 * (nw.v_min + nw.v_max)),
+            half_width=as_operand(DEAD_ZONE * 0.5 * (nw.v_max - nw.v_min)),
         )
-        # Per active pair: the materials that limit its batch, their nu^-, its equipment.
-        self.limits = [
-            (np.flatnonzero(limiting[j]), nw.consume[j, limiting[j]][None, :]) for j in self.order
+        # Per active pair, in order: the materials that limit its batch and their nu^-,
+        # its equipment, V^min and nu^- (columns as slices where contiguous: cheaper).
+        self.steps = [
+            SimpleNamespace(
+                j=j,
+                limited=_columns(limiting[j]),
+                need=as_operand(nw.consume[j, limiting[j]]),
+                held=_columns(nw.uses[j] > 0),
+                v_min=as_operand(nw.v_min[j]),
+                v_min_tol=as_operand(nw.v_min[j] - DEFAULT_TOL),
+                consume=as_operand(nw.consume[j]),
+            )
+            for j in self.order
         ]
-        self.held = [np.flatnonzero(nw.uses[j]) for j in self.order]
+        self.products = _columns(np.isin(np.arange(len(nw.materials)), nw.products))
         d, m, k = nw.max_delay, len(nw.materials), len(nw.equipment)
         self.deliver_flat = nw.deliver.reshape(len(nw.pairs), d * m)
         self.release_flat = nw.release.reshape(len(nw.pairs), d * k)
@@ -226,6 +232,14 @@ class NetworkDynamics(Dynamics):
             "returning": np.zeros((n, d, len(nw.equipment))),
         }
 
+    def started(self, request: np.ndarray) -> np.ndarray:
+        """Which requests ``[n, J]`` start a batch (before any repair): default decoding,
+        ``b >= V^min``; published, outside the dead zone around the middle of the range."""
+        k = self.k
+        if self.network.decoding == "published":
+            return k.active & (np.abs(request - k.middle) > k.half_width)
+        return k.active & (request >= k.threshold)
+
     def sanitize(
         self, stock: np.ndarray, free: np.ndarray, request: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,33 +249,32 @@ class NetworkDynamics(Dynamics):
         count of requests cut or dropped for lack of material, or with
         ``sanitization="magnitude"`` the batch amount they lost (each ``[n]``).
         """
-        k, nw = self.k, self.network
-        wanted = self.network.started(request)
+        k = self.k
+        wanted = self.started(request)
         batch = np.zeros_like(request)
-        stock, free = stock.copy(), free.copy()
+        room = stock - k.x_min  # what the pairs still in line may consume
+        free = free.copy()
         busy = np.zeros(request.shape[0])
         short = np.zeros(request.shape[0])
-        for pos, j in enumerate(self.order):
-            held = self.held[pos]
-            on = wanted[:, j]
-            if held.size:
-                available = np.minimum.reduce(free[:, held], axis=1) >= k.below_one
+        for p in self.steps:
+            on = wanted[:, p.j]
+            if p.held is not None:
+                available = np.minimum.reduce(free[:, p.held], axis=1) >= k.below_one
                 busy += on & ~available
                 on = on & available
-            ask = np.maximum(request[:, j], nw.v_min[j])
-            limited, need = self.limits[pos]
-            if limited.size:
-                room = np.maximum(stock[:, limited] - k.x_min[:, limited], ZERO) / need
-                ask_cut = np.minimum(ask, np.minimum.reduce(room, axis=1))
+            ask = np.maximum(request[:, p.j], p.v_min)
+            if p.limited is not None:
+                ask_cut = np.minimum(ask, np.minimum.reduce(room[:, p.limited] / p.need, axis=1))
             else:
                 ask_cut = ask
-            runs = on & (ask_cut >= k.v_min[j] - k.tol)
-            batch[:, j] = np.where(runs, ask_cut, ZERO)
-            lost = np.where(on, ask - batch[:, j], ZERO)
+            runs = on & (ask_cut >= p.v_min_tol)
+            got = ask_cut * runs
+            batch[:, p.j] = got
+            lost = (ask - got) * on
             short += lost * (lost > k.tol) if self.magnitude else lost > k.tol
-            stock -= batch[:, j : j + 1] * nw.consume[j][None, :]
-            if held.size:
-                free[:, held] -= runs[:, None]
+            room -= got[:, None] * p.consume
+            if p.held is not None:
+                free[:, p.held] -= runs[:, None]
         return batch, busy, short
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
@@ -273,10 +286,10 @@ class NetworkDynamics(Dynamics):
         free = state["E"] - runs @ nw.uses
         bought = np.maximum(k.reactant_floor - stock, ZERO)
         stock = stock + bought
-        sold = np.minimum(
-            np.maximum(stock[:, nw.products] - k.x_min[:, nw.products], ZERO), nw.demand[period]
-        )
-        stock[:, nw.products] -= sold
+        products = self.products
+        demand = nw.demand[period]
+        sold = np.minimum(np.maximum(stock[:, products] - k.x_min[:, products], ZERO), demand)
+        stock[:, products] -= sold
         n, d = batch.shape[0], nw.max_delay
         arriving = batch @ self.deliver_flat
         arriving = arriving.reshape(n, d, -1)
@@ -288,7 +301,7 @@ class NetworkDynamics(Dynamics):
         stock = np.minimum(stock, k.x_max)
         terms = {
             "revenue": np.add.reduce(sold * k.price, axis=1),
-            "unmet_demand": -np.add.reduce((nw.demand[period] - sold) * k.unmet_price, axis=1),
+            "unmet_demand": -np.add.reduce((demand - sold) * k.unmet_price, axis=1),
             "utilities": -np.add.reduce(batch * nw.utility_cost[period], axis=1),
             "orders": -np.add.reduce(bought * k.order_price, axis=1),
         }
@@ -324,6 +337,17 @@ class NetworkDynamics(Dynamics):
             axis=1,
         )
         return np.minimum(ONE, np.maximum(ZERO, obs)).astype(np.float32)
+
+
+def _columns(mask: np.ndarray) -> slice | np.ndarray | None:
+    """Columns where ``mask`` holds: a slice when contiguous (basic indexing is cheaper than
+    fancy indexing on the step path), an index array otherwise, ``None`` when empty."""
+    index = np.flatnonzero(mask)
+    if index.size == 0:
+        return None
+    if index[-1] - index[0] + 1 == index.size:
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
 
 
 class NetworkEnv(ConstrainedEnv):

@@ -41,10 +41,10 @@ def test_default_decoding_idles_below_zero_and_spans_the_batch_range_above() -> 
     env = RTNEnv()
     nw = env.dynamics.network
     idle = env.decode(np.array([-1.0, -0.5, -0.001], dtype=np.float32))["batch"]
-    assert not nw.started(idle[None, :]).any()
+    assert not env.dynamics.started(idle[None, :]).any()
     running = env.decode(np.array([0.0, 0.5, 1.0], dtype=np.float32))["batch"]
     assert running == pytest.approx([nw.v_min[0], 0.5 * (nw.v_min[1] + nw.v_max[1]), nw.v_max[2]])
-    assert nw.started(running[None, :]).all()
+    assert env.dynamics.started(running[None, :]).all()
     assert env.encode({"batch": np.zeros(3)}) == pytest.approx([-1.0, -1.0, -1.0])
 
 
@@ -53,7 +53,7 @@ def test_published_decoding_idles_only_in_the_dead_zone() -> None:
     nw = env.dynamics.network
     batch = env.decode(np.array([-1.0, 0.0009, 0.0011], dtype=np.float32))["batch"]
     assert batch[0] == pytest.approx(nw.v_min[0])
-    assert nw.started(batch[None, :]).tolist() == [[True, False, True]]
+    assert env.dynamics.started(batch[None, :]).tolist() == [[True, False, True]]
     assert env.encode({"batch": np.zeros(3)}) == pytest.approx([0.0, 0.0, 0.0], abs=1e-6)
 
 
@@ -165,7 +165,12 @@ def _reference_step(d: NetworkDynamics, s: State, request: np.ndarray) -> dict[s
     batch = np.zeros(len(nw.pairs))
     busy = short = 0
     for j in range(len(nw.pairs)):
-        if not nw.started(request[None, :])[0, j]:
+        middle, half = (nw.v_min[j] + nw.v_max[j]) / 2, (nw.v_max[j] - nw.v_min[j]) / 2
+        if nw.decoding == "published":
+            requested = abs(request[j] - middle) > 1e-3 * half
+        else:
+            requested = request[j] >= nw.v_min[j] - 1e-5
+        if not (nw.active[j] and requested):
             continue
         held = [k for k in range(len(nw.equipment)) if nw.uses[j, k]]
         if any(e[k] < 1 - 1e-5 for k in held):
