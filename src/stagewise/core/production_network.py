@@ -199,26 +199,34 @@ class NetworkDynamics(Dynamics):
 
     def _build_observation(self) -> None:
         nw = self.network
-        self.pending_materials = np.flatnonzero(nw.deliver.sum(axis=(0, 1)) > 0)
+        delivered = nw.deliver.sum(axis=(0, 1)) > 0
+        self.pending_materials = (
+            _columns(delivered) if delivered.any() else np.flatnonzero(delivered)
+        )
+        d = nw.max_delay - 1
         # The most that can ever be pending for a material: every pair at V^max.
-        most = np.einsum("j,jdm->m", nw.v_max * nw.active, nw.deliver)[self.pending_materials]
-        self.k.pending_scale = as_operand(np.where(most > 0, most, 1.0))
+        most = np.einsum("j,jdm->m", nw.v_max * nw.active, nw.deliver)[delivered]
+        self.k.pending_scale = as_operand(np.tile(np.where(most > 0, most, 1.0), d))
         self.k.stock_span = as_operand(nw.x_max - nw.x_min)
         self.k.e_scale = as_operand(np.maximum(nw.e_max, 1.0))
+        self.k.return_scale = as_operand(np.tile(np.maximum(nw.e_max, 1.0), d))
         self.demand_scale = max(float(nw.demand.max(initial=0.0)), 1e-9)
         self.demand_table = WindowTable(
             nw.demand, self.horizon, pad="zero", transform=self._observed_demand
         )
-        d = nw.max_delay - 1
-        size = len(nw.materials) + len(nw.equipment) + d * (len(self.pending_materials))
-        size += d * len(nw.equipment) + self.horizon * len(nw.products) + 1
-        self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
+        sizes = [len(nw.materials), len(nw.equipment), d * int(delivered.sum())]
+        sizes += [d * len(nw.equipment), self.horizon * len(nw.products) + 1]
+        ends = np.cumsum(sizes)
+        self.obs_parts = [slice(int(e - s), int(e)) for s, e in zip(sizes, ends, strict=True)]
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(int(ends[-1]),), dtype=np.float32)
 
     def _observed_demand(self, windows: np.ndarray) -> np.ndarray:
-        """Windows ``[rows, T, P]`` of every start period as scaled entries followed by ``t/T``."""
+        """Windows ``[rows, T, P]`` of every start period as scaled entries followed by ``t/T``
+        (float32 in [0, 1], the tail of the observation)."""
         rows = len(windows)
         flat = windows.reshape(rows, -1) / self.demand_scale
-        return np.concatenate([flat, (np.arange(rows) / self.horizon)[:, None]], axis=1)
+        tail = np.concatenate([flat, (np.arange(rows) / self.horizon)[:, None]], axis=1)
+        return np.minimum(1.0, np.maximum(0.0, tail)).astype(np.float32)
 
     # ------------------------------------------------------------------ state
     def initial_state(self, rng: np.random.Generator, n: int) -> State:
@@ -326,17 +334,22 @@ class NetworkDynamics(Dynamics):
 
     def observe(self, state: State) -> np.ndarray:
         k, n = self.k, state["t"].shape[0]
-        obs = np.concatenate(
-            [
-                (state["X"] - k.x_min) / k.stock_span,
-                state["E"] / k.e_scale,
-                (state["pending"][:, :, self.pending_materials] / k.pending_scale).reshape(n, -1),
-                (state["returning"] / k.e_scale).reshape(n, -1),
-                self.demand_table(state["t"]),
-            ],
-            axis=1,
+        stock, free, pending, returning, demand = self.obs_parts
+        obs = np.empty((n, demand.stop), dtype=np.float32)
+        # Written into one float32 array (no concatenation); the tail is clipped already.
+        np.divide(state["X"] - k.x_min, k.stock_span, out=obs[:, stock])
+        np.divide(state["E"], k.e_scale, out=obs[:, free])
+        np.divide(
+            state["pending"][:, :, self.pending_materials].reshape(n, -1),
+            k.pending_scale,
+            out=obs[:, pending],
         )
-        return np.minimum(ONE, np.maximum(ZERO, obs)).astype(np.float32)
+        np.divide(state["returning"].reshape(n, -1), k.return_scale, out=obs[:, returning])
+        head = obs[:, : demand.start]
+        np.minimum(head, ONE, out=head)
+        np.maximum(head, ZERO, out=head)
+        obs[:, demand] = self.demand_table(state["t"])
+        return obs
 
 
 def _columns(mask: np.ndarray) -> slice | np.ndarray | None:

@@ -122,3 +122,15 @@ def test_a_state_at_the_end_has_nothing_to_plan() -> None:
     state = {"t": 30, "X": network.x0, "E": network.e0, "pending": [], "returning": []}
     with pytest.raises(ValueError, match="no period to plan"):
         solve(state=state)
+
+
+@pytest.mark.parametrize("tau", [1, 3])
+def test_other_task_durations_replay_exactly(tau: int) -> None:
+    tasks = RTNConfig().model_dump()["tasks"]
+    for task in tasks.values():
+        task["tau"] = tau
+    solution = solve(tasks=tasks)
+    env = gym.make("stagewise/RTN-v0", tasks=tasks)
+    assert env.observation_space.shape == (71 + 7 * (tau - 1),)  # pending and returns
+    record = replay(env, solution.plan, seed=0)
+    assert record.reward == pytest.approx(solution.objective, rel=1e-6) and record.cost == 0.0
