@@ -124,7 +124,7 @@ class Network:
 
 
 class NetworkDynamics(Dynamics):
-    """Batched transition of a production network (SafeOR-Gym A.1.4 / A.2.4, corrected physics).
+    """Batched transition of a production network (SafeOR-Gym A.1.5 / A.2.5, corrected physics).
 
     State (physical): periods done ``t``; stock ``X`` ``[M]``; free equipment
     ``E`` ``[K]``; ``pending`` ``[D - 1, M]`` and ``returning`` ``[D - 1, K]``, what

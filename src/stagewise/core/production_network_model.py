@@ -9,7 +9,7 @@ rolling-horizon ``mpc`` policy and the value of the remaining periods. With
 
 subject to, with ``X_{t0-1}`` and ``E_{t0-1}`` the state's stock and free equipment:
 
-- batch: ``V^min_j y_jt <= b_jt <= V^max_j y_jt``, ``y`` binary (RTN eq. of A.1.3);
+- batch: ``V^min_j y_jt <= b_jt <= V^max_j y_jt``, ``y`` binary (A.1.4, A.2.4);
 - start: ``X_m,t-1 - sum_j nu^-_jm b_jt >= X^min_m`` for intermediates and products;
 - orders: ``q_rt >= X^min_r - (X_r,t-1 - sum_j nu^-_jr b_jt)``, ``q >= 0``;
 - sales: ``s_pt <= d_pt``, ``s_pt <= X_p,t-1 - sum_j nu^-_jp b_jt - X^min_p``;

@@ -16,18 +16,19 @@ class RTNEnv(NetworkEnv):
     ``decoding="published"``: ``[-1, 1]`` onto ``[Vmin, Vmax]`` with idle only
     for ``|a| <= 1e-3``. ``box`` mode only.
 
-    **Dynamics** (A.1.4, physically corrected): sanitization (busy equipment
+    **Dynamics** (A.1.5, physically corrected): sanitization (busy equipment
     drops the batch, missing intermediates cut or drop it), consumption at the
     start, reactant orders below ``Xmin``, sales taken out of product stock,
     outputs and equipment back ``tau`` periods after the start, stock above
     ``Xmax`` discarded.
 
-    **Costs** (counts per step): ``inventory_bounds`` (materials overflowing
+    **Costs** (A.1.6, counts per step): ``inventory_bounds`` (materials overflowing
     ``Xmax``), ``equipment`` (batches asked of busy equipment), ``sanitization``
-    (batches cut or dropped for lack of material, times ``lambda_sanit``) and
-    ``action_range``.
+    (batches cut or dropped for lack of material, or with
+    ``sanitization="magnitude"`` the batch amount removed, times ``lambda_sanit``)
+    and ``action_range``.
 
-    **Reward** (A.1.5): revenue minus unmet demand (``1.5 x`` price), utility
+    **Reward** (A.1.7): revenue minus unmet demand (``1.5 x`` price), utility
     and order costs.
 
     **Observation** (float32 in [0, 1]): stock scaled into its bounds, free

@@ -17,14 +17,15 @@ class STNEnv(NetworkEnv):
     ``a in [0, 1]`` maps onto ``[Vmin, Vmax]`` of the pair; published: ``[-1, 1]``
     onto ``[Vmin, Vmax]`` with idle only for ``|a| <= 1e-3``. ``box`` mode only.
 
-    **Dynamics** (A.2.4, physically corrected): as RTN, with each output
+    **Dynamics** (A.2.5, physically corrected): as RTN, with each output
     delivered after its processing time ``p`` and the unit held for the longest.
 
-    **Costs** (counts per step): ``inventory_bounds``, ``equipment`` (batches
+    **Costs** (A.2.6, counts per step): ``inventory_bounds``, ``equipment`` (batches
     asked of a busy unit), ``sanitization`` (batches cut or dropped for lack of
-    material, times ``lambda_sanit``) and ``action_range``.
+    material, or with ``sanitization="magnitude"`` the batch amount
+    removed, times ``lambda_sanit``) and ``action_range``.
 
-    **Reward** (A.2.5): revenue minus unmet demand (``1.5 x`` price), utility
+    **Reward** (A.2.7): revenue minus unmet demand (``1.5 x`` price), utility
     and order costs.
 
     **Observation** (float32 in [0, 1]): stock, free units, pending outputs and
