@@ -1,7 +1,7 @@
 """Full-space MILP of a production network (:mod:`stagewise.core.production_network`).
 
 Built from any environment state over any window of periods ``t0 .. t0 + H - 1``
-(0-based), so that the same model gives the full-horizon optimum, the
+(0-based) and any demand series, so that the same model gives the full-horizon optimum, the
 rolling-horizon ``mpc`` policy and the value of the remaining periods. With
 ``delta``/``hold`` the delays and pairs ``j`` active only:
 
@@ -51,11 +51,18 @@ def initial_state(network: Network) -> State:
 
 
 def build_model(
-    network: Network, state: State | None = None, horizon: int | None = None
+    network: Network,
+    state: State | None = None,
+    horizon: int | None = None,
+    demand: np.ndarray | None = None,
 ) -> pyo.ConcreteModel:
     """The MILP from ``state`` (default: the initial state) over ``horizon`` periods
-    (default: to the end of the episode)."""
+    (default: to the end of the episode) against ``demand`` ``[T, P]`` (default: the
+    network's; e.g. a forecast)."""
     nw = network
+    demand = nw.demand if demand is None else np.asarray(demand, dtype=np.float64)
+    if demand.shape != nw.demand.shape or not np.all(np.isfinite(demand)) or demand.min() < 0:
+        raise ValueError(f"demand must be finite, >= 0 and shaped {nw.demand.shape}")
     st = initial_state(nw) if state is None else state
     t0 = int(st["t"])
     end = nw.horizon if horizon is None else min(nw.horizon, t0 + int(horizon))
@@ -74,7 +81,7 @@ def build_model(
     m.T = pyo.RangeSet(t0, end - 1)
     m.b = pyo.Var(m.J, m.T, bounds=lambda _, j, t: (0.0, nw.v_max[j]))
     m.y = pyo.Var(m.J, m.T, within=pyo.Binary)
-    m.s = pyo.Var(m.P, m.T, bounds=lambda _, p, t: (0.0, nw.demand[t, p]))
+    m.s = pyo.Var(m.P, m.T, bounds=lambda _, p, t: (0.0, demand[t, p]))
     m.q = pyo.Var(m.R, m.T, within=pyo.NonNegativeReals)
     m.X = pyo.Var(m.M, m.T, bounds=lambda _, i, t: (None, nw.x_max[i]))
     m.E = pyo.Var(m.K, m.T, within=pyo.NonNegativeReals)
@@ -145,7 +152,7 @@ def build_model(
     factor = nw.unmet_factor
     m.cost = pyo.Objective(
         expr=-sum(
-            nw.price[p] * (m.s[p, t] - factor * (nw.demand[t, p] - m.s[p, t]))
+            nw.price[p] * (m.s[p, t] - factor * (demand[t, p] - m.s[p, t]))
             for p in m.P
             for t in m.T
         )
@@ -160,16 +167,18 @@ def solve_network(
     network: Network,
     state: State | None = None,
     horizon: int | None = None,
+    demand: np.ndarray | None = None,
     *,
     solver: str | None = None,
     time_limit: float | None = None,
     mip_gap: float = DEFAULT_GAP,
 ) -> Solution:
-    """Optimal batches from ``state`` over ``horizon`` periods (objective = their reward).
+    """Optimal batches from ``state`` over ``horizon`` periods against ``demand``
+    (objective = their reward; see :func:`build_model`).
 
     The plan has one ``{"batch": [J]}`` per period (0 where a pair idles).
     """
-    model = build_model(network, state, horizon)
+    model = build_model(network, state, horizon, demand)
     result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
     periods = list(model.T)
     batch = np.zeros((len(periods), len(network.pairs)))

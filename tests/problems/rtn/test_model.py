@@ -134,3 +134,14 @@ def test_other_task_durations_replay_exactly(tau: int) -> None:
     assert env.observation_space.shape == (71 + 7 * (tau - 1),)  # pending and returns
     record = replay(env, solution.plan, seed=0)
     assert record.reward == pytest.approx(solution.objective, rel=1e-6) and record.cost == 0.0
+
+
+def test_the_model_plans_against_a_given_demand_series() -> None:
+    network = RTNConfig().network()
+    assert solve(demand=np.zeros_like(network.demand)).objective == pytest.approx(0.0, abs=1e-9)
+    late = np.zeros_like(network.demand)
+    late[-1, 1] = 10.0  # product_2 only, in the last period
+    solution = solve(demand=late)
+    assert solution.objective > 0.0 and solution.plan[-1]["batch"].sum() == 0.0
+    with pytest.raises(ValueError, match="demand must be"):
+        solve(demand=-late)

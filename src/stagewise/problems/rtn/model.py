@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from stagewise.core.config import load_config
 from stagewise.core.env import State
 from stagewise.core.production_network_model import DEFAULT_GAP, NetworkMPC, solve_network
@@ -17,6 +19,7 @@ def solve(
     *,
     state: State | None = None,
     horizon: int | None = None,
+    demand: np.ndarray | None = None,
     solver: str | None = None,
     time_limit: float | None = None,
     mip_gap: float = DEFAULT_GAP,
@@ -28,6 +31,7 @@ def solve(
         config: path, dict or :class:`RTNConfig` (``None``: the shipped hard case study).
         state: physical environment state to plan from (``info["state"]``; default: the start).
         horizon: periods to plan (default: to the end of the episode).
+        demand: ``[T, P]`` demand to plan against (default: the config's), e.g. a forecast.
         solver: ``"highs"`` (default), ``"scip"``, ``"gurobi"`` or another MILP solver.
         time_limit: seconds.
         mip_gap: relative optimality gap at which the solver stops.
@@ -35,7 +39,7 @@ def solve(
     """
     cfg = load_config(RTNConfig, config, overrides)
     solution = solve_network(
-        cfg.network(), state, horizon, solver=solver, time_limit=time_limit, mip_gap=mip_gap
+        cfg.network(), state, horizon, demand, solver=solver, time_limit=time_limit, mip_gap=mip_gap
     )
     solution.details["pairs"] = ", ".join(cfg.network().pairs)
     return solution
