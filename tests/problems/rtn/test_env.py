@@ -10,7 +10,7 @@ import pytest
 
 from stagewise.core.config import ConfigError
 from stagewise.core.env import State, Transition
-from stagewise.core.production_network import NetworkDynamics
+from stagewise.core.production_scheduling.network import NetworkDynamics
 from stagewise.problems.rtn.env import RTNEnv
 
 RNG = np.random.default_rng(0)

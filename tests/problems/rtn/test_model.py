@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import stagewise
-from stagewise.core.production_network_model import build_model
+from stagewise.core.production_scheduling.model import build_model
 from stagewise.core.pyomo_tools import run
 from stagewise.core.solve import Solution, replay
 from stagewise.problems.rtn.config import RTNConfig

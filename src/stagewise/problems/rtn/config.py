@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from stagewise.core.production_network import Network
-from stagewise.core.production_network_config import NetworkConfig, TaskBase, published_layout
+from stagewise.core.production_scheduling.layout import NetworkConfig, TaskBase, published_layout
+from stagewise.core.production_scheduling.network import Network
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_FILE = DATA_DIR / "hard_environment_config.json"

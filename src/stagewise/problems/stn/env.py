@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from stagewise.core.production_network import NetworkEnv
+from stagewise.core.production_scheduling.network import NetworkEnv
 from stagewise.problems.stn.config import STNConfig
 
 

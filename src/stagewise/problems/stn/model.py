@@ -1,4 +1,4 @@
-"""Full-space STN MILP (HiGHS by default): :mod:`stagewise.core.production_network_model`
+"""Full-space STN MILP (HiGHS by default): :mod:`stagewise.core.production_scheduling.model`
 on the network of an :class:`STNConfig`."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 
 from stagewise.core.config import load_config
 from stagewise.core.env import State
-from stagewise.core.production_network_model import DEFAULT_GAP, NetworkMPC, solve_network
+from stagewise.core.production_scheduling.model import DEFAULT_GAP, NetworkMPC, solve_network
 from stagewise.core.solve import PlanPolicy, Solution
 from stagewise.problems.stn.config import STNConfig
 

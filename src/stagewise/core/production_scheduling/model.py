@@ -1,4 +1,4 @@
-"""Full-space MILP of a production network (:mod:`stagewise.core.production_network`).
+"""Full-space MILP of a production network (:mod:`stagewise.core.production_scheduling.network`).
 
 Built from any environment state over any window of periods ``t0 .. t0 + H - 1``
 (0-based) and any demand series, so that the same model gives the full-horizon optimum, the
@@ -30,7 +30,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from stagewise.core.env import State
-from stagewise.core.production_network import Network
+from stagewise.core.production_scheduling.network import Network
 from stagewise.core.pyomo_tools import plan_from_arrays, run
 from stagewise.core.solve import Solution
 
@@ -72,7 +72,7 @@ def build_model(
     e_prev0 = np.asarray(st["E"], dtype=np.float64)
     pending = np.asarray(st["pending"], dtype=np.float64)
     returning = np.asarray(st["returning"], dtype=np.float64)
-    m = pyo.ConcreteModel(name="production_network")
+    m = pyo.ConcreteModel(name="production_scheduling")
     m.J = pyo.Set(initialize=[int(j) for j in np.flatnonzero(nw.active)], ordered=True)
     m.M = pyo.RangeSet(0, len(nw.materials) - 1)
     m.K = pyo.RangeSet(0, len(nw.equipment) - 1) if len(nw.equipment) else pyo.Set(initialize=[])

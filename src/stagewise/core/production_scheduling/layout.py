@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from stagewise.core.config import ProblemConfig
-from stagewise.core.production_network import Network
+from stagewise.core.production_scheduling.network import Network
 
 Amount = Annotated[float, Field(ge=0, le=1e9)]
 Signed = Annotated[float, Field(ge=-1e9, le=1e9)]
