@@ -145,3 +145,33 @@ def test_the_model_plans_against_a_given_demand_series() -> None:
     assert solution.objective > 0.0 and solution.plan[-1]["batch"].sum() == 0.0
     with pytest.raises(ValueError, match="demand must be"):
         solve(demand=-late)
+
+
+def _perturbed(seed: int) -> dict:
+    """The hard case with random durations, bounds, initial stock and equipment counts."""
+    rng = np.random.default_rng(seed)
+    base = RTNConfig().model_dump()
+    for task in base["tasks"].values():
+        task["tau"] = int(rng.integers(1, 4))
+    for stock in base["intermediates"].values():
+        stock["Xmax"] = float(rng.uniform(20, 200))
+        stock["X0"] = float(rng.uniform(0, stock["Xmax"]))
+    for stock in base["products"].values():
+        stock["Xmax"] = float(rng.uniform(30, 200))
+        stock["X0"] = float(rng.uniform(0, 10))
+    for stock in base["reactants"].values():
+        stock["X0"] = float(rng.uniform(0, 100))
+    for unit in base["equipments"].values():
+        unit["X0"] = unit["Xmax"] = float(rng.integers(1, 3))
+    fields = ("tasks", "intermediates", "products", "reactants", "equipments")
+    return {key: base[key] for key in fields} | {"decoding": ("default", "published")[seed % 2]}
+
+
+@pytest.mark.parametrize("seed", [3, 6, 14])
+def test_the_plan_replays_exactly_on_perturbed_networks(seed: int) -> None:
+    """Bounds that bind (overflow, scarce intermediates), orders, 2-unit equipment."""
+    overrides = _perturbed(seed)
+    solution = solve(**overrides)
+    record = replay(gym.make("stagewise/RTN-v0", **overrides), solution.plan, seed=0)
+    assert abs(record.reward - solution.objective) <= 1e-6 * max(1.0, abs(solution.objective))
+    assert record.cost == 0.0
