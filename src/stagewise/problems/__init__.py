@@ -5,5 +5,7 @@ from stagewise.problems import (  # noqa: F401
     capacity_expansion,
     copper_blending,
     gtep,
+    rtn,
+    stn,
     unit_commitment,
 )
