@@ -15,10 +15,9 @@ import stagewise
 from stagewise.core.config import ConfigError
 from stagewise.problems.asu.config import ASUConfig
 from stagewise.problems.asu.env import STOCK_TOL, ASUEnv, hull_vertices
+from tests.published import published
 
-# the published case studies lie beside the repository, in ../shared
-SHARED = Path(__file__).resolve().parents[3].parent / "shared"
-PUBLISHED = SHARED / "safeor_configs" / "asu" / "asuenv_config.json"
+PUBLISHED = published("asu", "asuenv_config.json")
 SHIPPED = Path(stagewise.__file__).parent / "problems/asu/data/asuenv_config.json"
 FIRST_PRICE = 0.11393  # day 1, hour 1
 DAY1 = np.array([24598.82533599655, 6301.14992369829, 438.49125941458306])
@@ -190,8 +189,6 @@ def test_vector_env_steps_like_single_envs() -> None:
 
 
 def test_published_file_loads_as_it_is_and_matches_the_shipped_copy() -> None:
-    if not PUBLISHED.is_file():
-        pytest.skip("published configs not available")
     assert ASUEnv(config=str(PUBLISHED)).config == ASUConfig()
 
 

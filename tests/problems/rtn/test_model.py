@@ -14,12 +14,13 @@ from stagewise.core.pyomo_tools import run
 from stagewise.core.solve import Solution, replay
 from stagewise.problems.rtn.config import RTNConfig
 from stagewise.problems.rtn.model import mpc_policy, optimal_policy, solve
+from tests.published import PUBLISHED_CONFIGS
 
 # Physically correct optimum (the published sign-mirrored model gives 363.78) and the easy
 # case's: all demand met, 386.93 and 59.79 of revenue less the utility cost.
 HARD, EASY = 363.9401722, 59.7944139
 DATA = Path(stagewise.__file__).parent / "problems/rtn/data"
-PUBLISHED = Path(__file__).resolve().parents[3].parent / "shared/safeor_configs/rtn"
+PUBLISHED = PUBLISHED_CONFIGS / "rtn"
 CASES = {
     "hard": ({}, HARD),
     "hard-published-decoding": ({"decoding": "published"}, HARD),
@@ -76,7 +77,6 @@ def test_published_files_load_as_they_are() -> None:
     assert solve(config=str(easy)).objective == pytest.approx(EASY, rel=1e-6)
 
 
-@pytest.mark.skipif(not PUBLISHED.is_dir(), reason="the published configs are not beside the repo")
 def test_shipped_data_is_the_published_case_study() -> None:
     for name in ("hard_environment_config.json", "easy_environment_config.json"):
         assert (DATA / name).read_bytes() == (PUBLISHED / name).read_bytes()
