@@ -3,6 +3,7 @@
 from stagewise.problems import (  # noqa: F401
     capacity_expansion,
     copper_blending,
+    grid_storage,
     gtep,
     unit_commitment,
 )
