@@ -5,5 +5,6 @@ from stagewise.problems import (  # noqa: F401
     copper_blending,
     grid_storage,
     gtep,
+    sched_maint,
     unit_commitment,
 )

@@ -176,12 +176,12 @@ class GridStorageConfig(ProblemConfig):
         outside = [
             b
             for b in buses
-            if not self.BatteryLowLimit[b]
-            <= self.BatteryInitialCharge[b]
-            <= self.BatteryUpLimit[b]
+            if not self.BatteryLowLimit[b] <= self.BatteryInitialCharge[b] <= self.BatteryUpLimit[b]
         ]
         if outside:
-            raise ValueError(f"BatteryInitialCharge outside [BatteryLowLimit, UpLimit] at {outside}")
+            raise ValueError(
+                f"BatteryInitialCharge outside [BatteryLowLimit, UpLimit] at {outside}"
+            )
         for bus, series in self.PowerDemandAtBus.items():
             missing = [str(t) for t in range(1, self.time_periods + 1) if str(t) not in series]
             if missing:

@@ -48,7 +48,10 @@ class GridData:
         }
         self.e_max, self.e_min = per_bus["BatteryUpLimit"], per_bus["BatteryLowLimit"]
         self.e_0 = per_bus["BatteryInitialCharge"]
-        self.c_min, self.c_max = per_bus["LowerBatteryChargeRate"], per_bus["UpperBatteryChargeRate"]
+        self.c_min, self.c_max = (
+            per_bus["LowerBatteryChargeRate"],
+            per_bus["UpperBatteryChargeRate"],
+        )
         self.d_min = per_bus["LowerBatteryDischargeRate"]
         self.d_max = per_bus["UpperBatteryDischargeRate"]
         # incidence[l, n] = +1 at the line's first bus i, -1 at its second bus j: the angle
@@ -57,7 +60,10 @@ class GridData:
         for k, (i, j) in enumerate(c.TransmissionLines):
             self.incidence[k, c.Buses.index(i)], self.incidence[k, c.Buses.index(j)] = 1.0, -1.0
         self.energised = np.array(
-            [tuple(line) not in {tuple(x) for x in c.DeEnergizedLines} for line in c.TransmissionLines],
+            [
+                tuple(line) not in {tuple(x) for x in c.DeEnergizedLines}
+                for line in c.TransmissionLines
+            ],
             dtype=float,
         )
         self.susceptance = np.array(c.line_value("LineSusceptance"))
@@ -133,7 +139,9 @@ class GridStorageDynamics(Dynamics):
         low = np.concatenate(
             [np.zeros(g.n_bus), -angle_bound, -flow_bound, np.zeros(g.n_bus + n_window + 1)]
         )
-        high = np.concatenate([np.ones(g.n_bus), angle_bound, flow_bound, np.ones(g.n_bus + n_window + 1)])
+        high = np.concatenate(
+            [np.ones(g.n_bus), angle_bound, flow_bound, np.ones(g.n_bus + n_window + 1)]
+        )
         return spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
 
     def initial_state(self, rng: np.random.Generator, n: int) -> State:
@@ -176,7 +184,8 @@ class GridStorageDynamics(Dynamics):
             "shed": c.PhiShed * np.add.reduce(shed_over, axis=1),
             "angle": c.PhiTheta
             * np.add.reduce(excess(diff, k.angle_up) + excess(k.angle_low, diff), axis=1),
-            "flow_ratio": c.PhiFlowRatio * np.add.reduce(excess(np.abs(flow) / k.f_max, 1.0), axis=1),
+            "flow_ratio": c.PhiFlowRatio
+            * np.add.reduce(excess(np.abs(flow) / k.f_max, 1.0), axis=1),
             "slack": c.PhiSlack * np.add.reduce(slack_needed - slack, axis=1),
             "balance": c.PhiBalance * np.add.reduce(excess(-need, ZERO), axis=1),
         }

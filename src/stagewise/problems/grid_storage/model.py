@@ -70,8 +70,9 @@ def build_model(
     m.soc = pyo.Constraint(
         m.N,
         m.T,
-        rule=lambda _, n, t: m.E[n, t]
-        == g.gamma * energy_before(n, t) + g.eta * m.c[n, t] - m.pd[n, t] / g.eta,
+        rule=lambda _, n, t: (
+            m.E[n, t] == g.gamma * energy_before(n, t) + g.eta * m.c[n, t] - m.pd[n, t] / g.eta
+        ),
     )
 
     def diff(k: int, t: int) -> Any:
@@ -90,8 +91,7 @@ def build_model(
         generation = sum(m.p[i, t] for i in m.G if g.gen_at_bus[i, n])
         inflow = sum(-g.incidence[k, n] * g.susceptance[k] * diff(k, t) for k in m.L)
         return (
-            generation + m.s[n, t] + m.shed[n, t] + m.pd[n, t] - m.c[n, t] + inflow
-            == demand[t, n]
+            generation + m.s[n, t] + m.shed[n, t] + m.pd[n, t] - m.c[n, t] + inflow == demand[t, n]
         )
 
     m.balance = pyo.Constraint(m.N, m.T, rule=balance)
