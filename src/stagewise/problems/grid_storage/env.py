@@ -134,7 +134,8 @@ class GridStorageDynamics(Dynamics):
         touches_ref = np.abs(g.incidence[:, 0]) > 0
         reach = np.where(touches_ref, c.ThetaMax, 2 * c.ThetaMax)
         angle_bound = (2 * reach + np.abs(self.angle_mid)) / self.angle_span
-        flow_bound = np.abs(g.susceptance) * g.energised * reach / g.f_max
+        # At least the nominal [-1, 1] (a de-energised line's ratio is always 0).
+        flow_bound = np.maximum(np.abs(g.susceptance) * g.energised * reach / g.f_max, 1.0)
         n_window = g.n_bus * c.DemandForecastHorizon
         low = np.concatenate(
             [np.zeros(g.n_bus), -angle_bound, -flow_bound, np.zeros(g.n_bus + n_window + 1)]
