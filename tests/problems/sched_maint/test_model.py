@@ -88,6 +88,8 @@ def test_v1_plan_from_the_drawn_state_replays_at_zero_cost() -> None:
     record = replay(env, solution.plan, seed=11)
     assert record.cost == 0.0
     assert record.reward == pytest.approx(solution.objective, rel=1e-6)
+    again = run_episode(optimal_policy(env), env, seed=11)
+    assert again.cost == 0.0 and again.reward == pytest.approx(record.reward, rel=1e-9)
 
 
 def test_optimal_policy_replays_through_gym_make() -> None:

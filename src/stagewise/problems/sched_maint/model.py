@@ -212,9 +212,31 @@ def solve(
     )
 
 
-def optimal_policy(env: Any) -> PlanPolicy:
-    """Full-horizon optimum of the environment's configuration, replayed open loop."""
-    return PlanPolicy(solve(env.unwrapped.config).plan)
+class EpisodeOptimumPolicy:
+    """Solves the full horizon from each episode's initial state (``info["state"]``, with
+    the MTTF drawn in v1: a perfect-information bound) and replays that plan."""
+
+    def __init__(self, config: SchedMaintConfig):
+        self.config = config
+        self._plan: PlanPolicy | None = None
+        self._env: Any = None
+
+    def reset(self, env: Any) -> None:
+        self._env, self._plan = env, None
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> Any:
+        if self._plan is None:
+            self._plan = PlanPolicy(solve(self.config, state=info["state"]).plan)
+            self._plan.reset(self._env)
+        return self._plan.act(obs, info)
+
+
+def optimal_policy(env: Any) -> PlanPolicy | EpisodeOptimumPolicy:
+    """The full-horizon optimum replayed open loop (v1: re-solved for each episode's MTTF)."""
+    cfg: SchedMaintConfig = env.unwrapped.config
+    if cfg.variant == "v1":
+        return EpisodeOptimumPolicy(cfg)
+    return PlanPolicy(solve(cfg).plan)
 
 
 def mpc_policy(env: Any, window: int | None = None, schedule: Schedule = "published") -> MPCPolicy:
