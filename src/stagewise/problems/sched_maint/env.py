@@ -81,6 +81,12 @@ class SchedMaintDynamics(Dynamics):
             tslm_scale=as_operand(2 * self.mttf),
             alpha=as_operand(c.alpha_ext),
             band=as_operand(c.demand_dead_band + DEMAND_TOL),
+            half=as_operand(0.5),
+            rho_duration=as_operand(c.rho_duration),
+            rho_failure=as_operand(c.rho_failure),
+            rho_early=as_operand(c.rho_early),
+            rho_ramp=as_operand(c.rho_ramp),
+            rho_demand=as_operand(c.rho_demand),
             last_day=np.asarray(len(self.demand) - 1, np.int64),
             horizon=np.asarray(self.horizon, np.int64),
             one_day=np.ones((), np.int64),
@@ -97,28 +103,28 @@ class SchedMaintDynamics(Dynamics):
         return state
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
-        c, k = self.config, self.k
+        k = self.k
         tslm, tlcm, cdm, mttf = state["tslm"], state["tlcm"], state["cdm"], state["mttf"]
-        asked = decision["maintain"] > 0.5
+        asked = decision["maintain"] > k.half
         production, purchase = decision["production"], decision["purchase"]
         rest, busy = ~asked, tlcm > ZERO
-        # A.8.5 costs, on the start-of-day state and the decision as asked.
-        duration = np.where(rest & busy, c.rho_duration * np.exp(tlcm), ZERO) + np.where(
-            asked & ~busy & (tslm == ZERO), c.rho_duration, ZERO
-        )
-        overdue = tslm - mttf
-        failure = np.where(rest & (overdue >= ZERO), c.rho_failure * np.maximum(overdue, ONE), ZERO)
-        early = np.where(asked & (cdm == ZERO) & ~busy, c.rho_early * tslm, ZERO)
-        ramp = np.where(asked, c.rho_ramp * production, ZERO)
+        idle, overdue = ~busy, tslm - mttf
+        due = overdue >= ZERO
+        # A.8.5 costs, on the start-of-day state and the decision as asked (boolean masks
+        # times amounts: cheaper than np.where on the step path).
+        duration = k.rho_duration * ((rest & busy) * np.exp(tlcm) + (asked & idle & (tslm == ZERO)))
+        failure = k.rho_failure * ((rest & due) * np.maximum(overdue, ONE))
+        early = k.rho_early * ((asked & idle & (cdm == ZERO)) * tslm)
+        ramp = k.rho_ramp * (asked * production)
         # A.8.4 repairs, in order: maintenance forced at MTTF, refused while cdm = 0,
         # forced while a repair is under way; no production on a maintenance day.
-        forced = asked | (overdue >= ZERO)
+        forced = asked | due
         maintain = (forced & (cdm > ZERO)) | busy
-        produced = np.where(forced | maintain, ZERO, production)
+        produced = ~(forced | maintain) * production
         day = np.minimum(state["t"], k.last_day)
         supply = np.add.reduce(produced, axis=1) + purchase
         gap = np.abs(self.demand[day] - supply)
-        demand_cost = np.where(gap > k.band, c.rho_demand * gap, ZERO)
+        demand_cost = k.rho_demand * ((gap > k.band) * gap)
         terms = {
             "electricity": -np.add.reduce(produced * k.energy_cost, axis=1) * self.price[day],
             "purchase": -purchase * k.alpha,
