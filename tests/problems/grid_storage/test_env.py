@@ -183,3 +183,17 @@ def test_nan_action_is_a_value_error() -> None:
     action[3] = np.nan
     with pytest.raises(ValueError, match="GridStorage"):
         env.step(action)
+
+
+@pytest.mark.parametrize("reading", ["published", "shifted"])
+def test_generation_cost_is_the_configured_polynomial(reading: str) -> None:
+    cost = {"(1,0)": 1.0, "(1,1)": 2.0, "(2,1)": 0.5, "(3,0)": 3.0}
+    env = GridStorageEnv(PolynomialDegree=2, GeneratorCost=cost, cost_polynomial=reading)
+    env.reset(seed=0)
+    d = balanced(env)
+    _, _, _, _, info = env.step(env.encode(d))
+    p, shift = d["p"], 1 if reading == "shifted" else 0
+    expected = 1.0 * p[0] ** shift + 2.0 * p[0] ** (1 + shift) + 0.5 * p[1] ** (1 + shift) + 3.0
+    if shift:
+        expected += 3.0 * p[2] - 3.0
+    assert info["reward_terms"]["generation"] == pytest.approx(-expected, rel=1e-6)

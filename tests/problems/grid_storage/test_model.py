@@ -78,3 +78,13 @@ def test_optimal_policy_replays_through_gym_make() -> None:
         total += reward
         assert info["cost"] == 0.0
     assert total == pytest.approx(-250674.5, rel=1e-6)
+
+
+def test_linear_term_of_a_degree_two_polynomial_is_optimised_and_replayed() -> None:
+    cost = {"(1,0)": 100.0, "(2,0)": 80.0, "(3,0)": 50.0, "(1,1)": 3.0, "(2,1)": 1.0}
+    solution = solve(PolynomialDegree=2, GeneratorCost=cost)
+    assert solution.details["solver"] == "appsi_highs"
+    record = replay(GridStorageEnv(PolynomialDegree=2, GeneratorCost=cost), solution.plan)
+    assert record.cost == 0.0
+    assert abs(record.reward - solution.objective) <= 1e-6 * abs(solution.objective)
+    assert solution.objective < -5520.0  # the constant 230 per hour plus a per-MW part

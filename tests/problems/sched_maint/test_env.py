@@ -177,3 +177,19 @@ def test_nan_action_is_a_value_error() -> None:
     env.reset(seed=0)
     with pytest.raises(ValueError, match="SchedMaint"):
         env.step(np.full(7, np.inf, dtype=np.float32))
+
+
+def test_repair_ends_after_mttr_days_even_when_mnrd_is_zero() -> None:
+    """Published update: tlcm reset to MTTR - 1 whenever cdm = 1, so with MNRD = 0 a repair
+    restarted every day and never ended."""
+    comps = [c.model_dump() for c in SchedMaintConfig().compressors]
+    comps[0].update(mttr=2, mntr=0)
+    env = SchedMaintEnv(compressors=comps)
+    env.reset(seed=0)
+    *_, info = env.step(env.encode(decision([1, 0, 0], [0.0, 250.0, 150.0], 300.0)))
+    assert info["state"]["tlcm"][0] == 1 and info["state"]["cdm"][0] == 1
+    *_, info = env.step(env.encode(decision([1, 0, 0], [0.0, 250.0, 150.0], 400.0)))
+    assert info["state"]["tlcm"][0] == 0
+    assert info["costs"]["maintenance_duration"] == 0.0
+    *_, info = env.step(env.encode(decision([0, 0, 0], [520.0, 250.0, 150.0])))
+    assert info["state"]["tslm"][0] == 1 and info["state"]["tlcm"][0] == 0

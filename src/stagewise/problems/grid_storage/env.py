@@ -73,11 +73,21 @@ class GridData:
         self.cost = np.array(c.cost_coefficients())  # [G, degree]
         shift = 1 if c.cost_polynomial == "shifted" else 0
         self.powers = np.arange(c.PolynomialDegree) + shift
+        # The p^0 terms are one constant per hour; the others (power, C_g.) are evaluated.
+        self.constant_cost = float(self.cost[:, self.powers == 0].sum())
+        self.variable_cost = [
+            (int(power), self.cost[:, j].copy())
+            for j, power in enumerate(self.powers)
+            if power > 0 and np.any(self.cost[:, j])
+        ]
         self.eta, self.gamma = c.ChargeEfficiency, c.CarryOverRate
 
     def generation_cost(self, p: np.ndarray) -> np.ndarray:
         """``sum_g sum_j C_gj p_g^(j + shift)`` of outputs ``p`` ``[n, G]`` (``[n]``)."""
-        return np.einsum("ngj,gj->n", p[..., None] ** self.powers, self.cost)
+        total = np.full(p.shape[0], self.constant_cost)
+        for power, coefficients in self.variable_cost:
+            total = total + (p if power == 1 else p**power) @ coefficients
+        return total
 
 
 class GridStorageDynamics(Dynamics):
