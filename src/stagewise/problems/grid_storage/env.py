@@ -8,13 +8,13 @@ from typing import Any, ClassVar
 import numpy as np
 from gymnasium import spaces
 
-from stagewise.core.bounded import excess
+from stagewise.core.bounded import DEFAULT_TOL
 from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
 from stagewise.core.forecast import WindowTable
 from stagewise.core.spaces import ActionCodec, Decision, DecisionField
 from stagewise.problems.grid_storage.config import GridStorageConfig
 
-ZERO = as_operand(0.0)
+TOL = as_operand(DEFAULT_TOL)
 
 
 class GridData:
@@ -94,8 +94,9 @@ class GridStorageDynamics(Dynamics):
     """Batched transition of A.7.4 with the costs and rewards of A.7.5.
 
     State (physical): hours done ``t`` (the next decision is for hour ``t + 1``),
-    battery energy ``E`` ``[N]`` (p.u.), and the last hour's bus angles ``theta``
-    ``[N]``, line flows ``flow`` ``[L]`` and slack generation ``slack`` ``[N]``.
+    battery energy ``E`` ``[N]`` (p.u.), and the last hour's angles ``theta`` of buses
+    2..N, line angle differences ``angle_diff`` and flows ``flow`` ``[L]`` and slack
+    generation ``slack`` ``[N]``.
     """
 
     cost_families = ("soc", "shed", "angle", "flow_ratio", "slack", "balance")
@@ -118,25 +119,33 @@ class GridStorageDynamics(Dynamics):
         self.angle_mid = g.angle_up + g.angle_low
         self.slack_scale = c.smax if c.smax > 0 else 1.0
         self.demand_scale = max(float(g.demand.max(initial=0.0)), 1e-9)
-        self.observed_demand = WindowTable(
-            g.demand,
-            c.DemandForecastHorizon,
-            pad="zero",
-            transform=lambda w: w.transpose(0, 2, 1).reshape(len(w), -1) / self.demand_scale,
+        self.observed_tail = WindowTable(
+            g.demand, c.DemandForecastHorizon, pad="zero", transform=self._observed_tail
         )
         self.observation_space = self._observation_space()
         self.k = SimpleNamespace(
+            gamma=as_operand(g.gamma),
+            eta=as_operand(g.eta),
+            inv_eta=as_operand(1.0 / g.eta),
             e_min=as_operand(g.e_min),
             e_max=as_operand(g.e_max),
+            inv_e_max=as_operand(1.0 / g.e_max),
+            gen_at_bus=g.gen_at_bus,
+            incidence=g.incidence,
+            incidence_free_t=np.ascontiguousarray(g.incidence[:, 1:].T),
             flow_gain=as_operand(g.susceptance * g.energised),
-            f_max=as_operand(g.f_max),
+            inv_f_max=as_operand(1.0 / g.f_max),
+            one_f=as_operand(1.0),
             angle_up=as_operand(np.where(g.energised > 0, g.angle_up, np.inf)),
             angle_low=as_operand(np.where(g.energised > 0, g.angle_low, -np.inf)),
+            angle_gain=as_operand(2.0 / self.angle_span),
+            angle_offset=as_operand(self.angle_mid / self.angle_span),
             smax=as_operand(c.smax),
+            inv_smax=as_operand(1.0 / self.slack_scale),
+            last_hour=np.asarray(self.horizon - 1, np.int64),
             horizon=np.asarray(self.horizon, np.int64),
             one=np.ones((), np.int64),
         )
-        self.t_scale = max(self.horizon - 1, 1)
 
     def _observation_space(self) -> spaces.Box:
         g, c = self.data, self.config
@@ -160,54 +169,59 @@ class GridStorageDynamics(Dynamics):
         return {
             "t": np.zeros(n, dtype=np.int64),
             "E": np.tile(g.e_0, (n, 1)),
-            "theta": np.zeros((n, g.n_bus)),
+            "theta": np.zeros((n, g.n_bus - 1)),
+            "angle_diff": np.zeros((n, g.n_line)),
             "flow": np.zeros((n, g.n_line)),
             "slack": np.zeros((n, g.n_bus)),
         }
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
-        g, k = self.data, self.k
+        g, k, c = self.data, self.k, self.config
         p, charge, discharge = decision["p"], decision["charge"], decision["discharge"]
-        n = p.shape[0]
         # A.7.4 step 2: bucket SOC; energy outside [E_min, E_max] is clipped and charged.
-        energy = g.gamma * state["E"] + g.eta * charge - discharge / g.eta
-        above, below = excess(energy, k.e_max), excess(k.e_min, energy)
-        energy = np.minimum(np.maximum(energy, k.e_min), k.e_max)
+        raw = k.gamma * state["E"] + k.eta * charge - discharge * k.inv_eta
+        energy = np.minimum(np.maximum(raw, k.e_min), k.e_max)
         # Step 3: shedding beyond the bus's own demand is cut and charged.
-        demand = g.demand[np.minimum(state["t"], self.horizon - 1)]
-        shed_over = excess(decision["shed"], demand)
+        demand = g.demand[np.minimum(state["t"], k.last_hour)]
         shed = np.minimum(decision["shed"], demand)
-        # Step 4: DC flows theta_i - theta_j times B_ij on energised lines, 0 on the others.
-        theta = np.zeros((n, g.n_bus))
-        if g.n_bus > 1:
-            theta[:, 1:] = decision["theta"]
-        diff = theta @ g.incidence.T
+        # Step 4: DC flows B_ij (theta_i - theta_j) on energised lines, 0 on the others
+        # (theta_1 = 0: the angle differences are the decided angles times the incidence).
+        if "theta" in decision:
+            theta = decision["theta"]
+            diff = theta @ k.incidence_free_t
+        else:
+            theta, diff = np.zeros((p.shape[0], 0)), np.zeros((p.shape[0], g.n_line))
         flow = diff * k.flow_gain
         # Steps 5-6: slack covers a shortfall up to smax; the balance
         # gen + slack + shed + discharge - charge + inflow - outflow = demand.
-        inflow = -flow @ g.incidence
-        need = demand - shed - p @ g.gen_at_bus + charge - discharge - inflow
-        slack_needed = excess(need, ZERO)
-        slack = np.minimum(slack_needed, k.smax)
-        c = self.config
+        need = demand - shed - p @ k.gen_at_bus + (charge - discharge) + flow @ k.incidence
+        short = _beyond(need)
+        slack = np.minimum(short, k.smax)
+        angle_out = np.abs(diff - np.minimum(np.maximum(diff, k.angle_low), k.angle_up))
+        reduce = np.add.reduce
         costs = {
-            "soc": c.PhiSOC * np.add.reduce(above + below, axis=1),
-            "shed": c.PhiShed * np.add.reduce(shed_over, axis=1),
-            "angle": c.PhiTheta
-            * np.add.reduce(excess(diff, k.angle_up) + excess(k.angle_low, diff), axis=1),
-            "flow_ratio": c.PhiFlowRatio
-            * np.add.reduce(excess(np.abs(flow) / k.f_max, 1.0), axis=1),
-            "slack": c.PhiSlack * np.add.reduce(slack_needed - slack, axis=1),
-            "balance": c.PhiBalance * np.add.reduce(excess(-need, ZERO), axis=1),
+            "soc": c.PhiSOC * reduce(_beyond(np.abs(raw - energy)), axis=1),
+            "shed": c.PhiShed * reduce(_beyond(decision["shed"] - shed), axis=1),
+            "angle": c.PhiTheta * reduce(_beyond(angle_out), axis=1),
+            "flow_ratio": c.PhiFlowRatio * reduce(_beyond(np.abs(flow) * k.inv_f_max - k.one_f), 1),
+            "slack": c.PhiSlack * reduce(short - slack, axis=1),
+            "balance": c.PhiBalance * reduce(_beyond(-need), axis=1),
         }
         terms = {
             "generation": -g.generation_cost(p),
-            "slack": -c.Kslack * np.add.reduce(slack, axis=1),
-            "shed": -c.Kls * np.add.reduce(shed, axis=1),
+            "slack": -c.Kslack * reduce(slack, axis=1),
+            "shed": -c.Kls * reduce(shed, axis=1),
         }
         t = state["t"] + k.one
         return Transition(
-            state={"t": t, "E": energy, "theta": theta, "flow": flow, "slack": slack},
+            state={
+                "t": t,
+                "E": energy,
+                "theta": theta,
+                "angle_diff": diff,
+                "flow": flow,
+                "slack": slack,
+            },
             reward=terms["generation"] + terms["slack"] + terms["shed"],
             costs=costs,
             reward_terms=terms,
@@ -215,26 +229,35 @@ class GridStorageDynamics(Dynamics):
         )
 
     def observe(self, state: State) -> np.ndarray:
-        g = self.data
-        diff = state["theta"] @ g.incidence.T
+        k = self.k
         obs = np.concatenate(
             [
-                state["E"] / g.e_max,
-                (2 * diff - self.angle_mid) / self.angle_span,
-                state["flow"] / g.f_max,
-                state["slack"] / self.slack_scale,
-                self.observed_demand(state["t"]),
-                np.minimum(state["t"] / self.t_scale, 1.0)[:, None],
+                state["E"] * k.inv_e_max,
+                state["angle_diff"] * k.angle_gain - k.angle_offset,
+                state["flow"] * k.inv_f_max,
+                state["slack"] * k.inv_smax,
+                self.observed_tail(state["t"]),
             ],
             axis=1,
         )
         return obs.astype(np.float32)
 
+    def _observed_tail(self, windows: np.ndarray) -> np.ndarray:
+        """Scaled demand windows ``[rows, k, N]`` of hours ``t = 0, 1, ...`` (bus-major)
+        followed by ``min(t / (T - 1), 1)``."""
+        rows = len(windows)
+        demand = windows.transpose(0, 2, 1).reshape(rows, -1) / self.demand_scale
+        clock = np.minimum(np.arange(rows) / max(self.horizon - 1, 1), 1.0)
+        return np.concatenate([demand, clock[:, None]], axis=1)
+
     def physical_state(self, state: State) -> State:
-        return {
-            **state,
-            "demand_forecast": self.data.demand[np.minimum(state["t"], self.horizon - 1)],
-        }
+        hour = np.minimum(state["t"], self.k.last_hour)
+        return {**state, "demand_forecast": self.data.demand[hour]}
+
+
+def _beyond(x: np.ndarray) -> np.ndarray:
+    """``max(x, 0)`` with amounts within the tolerance counted as 0 (float32 actions)."""
+    return x * (x > TOL)
 
 
 class GridStorageEnv(ConstrainedEnv):
