@@ -73,7 +73,10 @@ class SchedMaintDynamics(Dynamics):
             0.0, 1.0, shape=(2 * c.window_days + 3 * self.n,), dtype=np.float32
         )
         self.k = SimpleNamespace(
-            capacity=as_operand(c.capacity),
+            # Sums over the compressor axis as products with ones: a small-axis reduction
+            # is the slowest NumPy operation of a batched step.
+            ones=np.ones(self.n),
+            energy_per_t=np.asarray(c.energy_cost, dtype=float),
             energy_cost=as_operand(c.energy_cost),
             mttr_less_one=as_operand(self.mttr - 1),
             mnrd=as_operand(self.mnrd),
@@ -122,11 +125,11 @@ class SchedMaintDynamics(Dynamics):
         maintain = (forced & (cdm > ZERO)) | busy
         produced = ~(forced | maintain) * production
         day = np.minimum(state["t"], k.last_day)
-        supply = np.add.reduce(produced, axis=1) + purchase
+        supply = produced @ k.ones + purchase
         gap = np.abs(self.demand[day] - supply)
         demand_cost = k.rho_demand * ((gap > k.band) * gap)
         terms = {
-            "electricity": -np.add.reduce(produced * k.energy_cost, axis=1) * self.price[day],
+            "electricity": -(produced @ k.energy_per_t) * self.price[day],
             "purchase": -purchase * k.alpha,
         }
         starts = maintain & ~busy
@@ -143,10 +146,10 @@ class SchedMaintDynamics(Dynamics):
             },
             reward=terms["electricity"] + terms["purchase"],
             costs={
-                "maintenance_duration": np.add.reduce(duration, axis=1),
-                "maintenance_failure": np.add.reduce(failure, axis=1),
-                "early_maintenance": np.add.reduce(early, axis=1),
-                "ramping_in_maintenance": np.add.reduce(ramp, axis=1),
+                "maintenance_duration": duration @ k.ones,
+                "maintenance_failure": failure @ k.ones,
+                "early_maintenance": early @ k.ones,
+                "ramping_in_maintenance": ramp @ k.ones,
                 "demand": demand_cost,
             },
             reward_terms=terms,
