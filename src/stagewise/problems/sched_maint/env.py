@@ -115,9 +115,10 @@ class SchedMaintDynamics(Dynamics):
         due = overdue >= ZERO
         # A.8.5 costs, on the start-of-day state and the decision as asked (boolean masks
         # times amounts: cheaper than np.where on the step path).
-        duration = k.rho_duration * ((rest & busy) * np.exp(tlcm) + (asked & idle & (tslm == ZERO)))
+        fresh = asked & idle  # asking to start a repair
+        duration = k.rho_duration * ((rest & busy) * np.exp(tlcm) + (fresh & (tslm == ZERO)))
         failure = k.rho_failure * ((rest & due) * np.maximum(overdue, ONE))
-        early = k.rho_early * ((asked & idle & (cdm == ZERO)) * tslm)
+        early = k.rho_early * ((fresh & (cdm == ZERO)) * tslm)
         ramp = k.rho_ramp * (asked * production)
         # A.8.4 repairs, in order: maintenance forced at MTTF, refused while cdm = 0,
         # forced while a repair is under way; no production on a maintenance day.
@@ -132,9 +133,10 @@ class SchedMaintDynamics(Dynamics):
             "electricity": -(produced @ k.energy_per_t) * self.price[day],
             "purchase": -purchase * k.alpha,
         }
-        starts = maintain & ~busy
-        next_tlcm = np.where(starts, k.mttr_less_one, np.where(maintain, tlcm - ONE, tlcm))
-        next_tslm = np.where(maintain, ZERO, tslm + ONE)
+        # A repair under way counts down; one starting now has MTTR - 1 days left after
+        # today; without maintenance tlcm is 0 (busy forces maintenance).
+        next_tlcm = np.where(busy, tlcm - ONE, maintain * k.mttr_less_one)
+        next_tslm = ~maintain * (tslm + ONE)
         t = state["t"] + k.one_day
         return Transition(
             state={
