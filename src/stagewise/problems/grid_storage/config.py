@@ -203,12 +203,6 @@ class GridStorageConfig(ProblemConfig):
     def bus_keys(self) -> list[str]:
         return [str(b) for b in self.Buses]
 
-    @property
-    def line_keys(self) -> list[str]:
-        """Per-line dict keys, in the order of ``TransmissionLines``, as the dicts spell them."""
-        by_pair = {pair_key(k): k for k in self.LineSusceptance}
-        return [by_pair[tuple(line)] for line in self.TransmissionLines]
-
     def line_value(self, field: str) -> list[float]:
         """Per-line values of ``field`` in the order of ``TransmissionLines``."""
         by_pair = {pair_key(k): v for k, v in getattr(self, field).items()}

@@ -77,7 +77,6 @@ class SchedMaintDynamics(Dynamics):
             # is the slowest NumPy operation of a batched step.
             ones=np.ones(self.n),
             energy_per_t=np.asarray(c.energy_cost, dtype=float),
-            energy_cost=as_operand(c.energy_cost),
             mttr_less_one=as_operand(self.mttr - 1),
             mnrd=as_operand(self.mnrd),
             tlcm_scale=as_operand(np.maximum(self.mttr - 1, 1)),
