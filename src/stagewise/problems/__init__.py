@@ -4,8 +4,10 @@ from stagewise.problems import (  # noqa: F401
     asu,
     capacity_expansion,
     copper_blending,
+    grid_storage,
     gtep,
     rtn,
+    sched_maint,
     stn,
     unit_commitment,
 )

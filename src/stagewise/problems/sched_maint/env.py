@@ -1,0 +1,219 @@
+"""Integrated scheduling and maintenance of ASU compressors (SafeOR-Gym SchedMaintEnv, A.8)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
+from stagewise.core.forecast import WindowTable
+from stagewise.core.spaces import ActionCodec, Decision, DecisionField
+from stagewise.problems.sched_maint.config import SchedMaintConfig
+
+# A supply-demand gap below this many t is float32/solver noise, not a violation.
+DEMAND_TOL = 1e-3
+ZERO, ONE = as_operand(0.0), as_operand(1.0)
+
+
+class SchedMaintDynamics(Dynamics):
+    """Batched transition of A.8.4 with the costs and reward of A.8.5.
+
+    State (physical), per compressor ``c``: days done ``t`` (the next decision
+    is for day ``t``, 0-based), time since last maintenance ``tslm``, time left
+    to complete maintenance ``tlcm``, can-do-maintenance ``cdm`` and this
+    episode's ``mttf`` (the nominal one in v0, drawn at reset in v1).
+    """
+
+    cost_families = (
+        "maintenance_duration",
+        "maintenance_failure",
+        "early_maintenance",
+        "ramping_in_maintenance",
+        "demand",
+    )
+    reward_term_names = ("electricity", "purchase")
+
+    def __init__(self, config: SchedMaintConfig):
+        c = self.config = config
+        self.horizon = c.episode_days
+        comps = c.compressors
+        self.n = len(comps)
+        self.mttf = np.array([x.mttf for x in comps], dtype=float)
+        self.mttr = np.array([x.mttr for x in comps], dtype=float)
+        self.mnrd = np.array([x.mntr for x in comps], dtype=float)
+        self.initial = {
+            "tslm": np.array([x.TSLM for x in comps], dtype=float),
+            "tlcm": np.array([x.TLCM for x in comps], dtype=float),
+            "cdm": np.array([x.CDM for x in comps], dtype=float),
+        }
+        self.demand = np.asarray(c.demand, dtype=float)
+        self.price = np.asarray(c.electricity_prices, dtype=float)
+        self.codec = ActionCodec(
+            [
+                DecisionField("maintain", (self.n,), 0.0, 1.0, "binary"),
+                DecisionField("production", (self.n,), 0.0, c.capacity),
+                DecisionField("purchase", (), 0.0, c.q_ext),
+            ],
+            modes=("box", "hybrid"),
+        )
+        demand_scale = max(float(self.demand.max(initial=0.0)), 1e-9)
+        price_scale = max(float(self.price.max(initial=0.0)), 1e-9)
+        series = np.stack([self.demand / demand_scale, self.price / price_scale], axis=1)
+        # Rows: the demand window then the price window, both from day t on.
+        self.windows = WindowTable(
+            series,
+            c.window_days,
+            pad="edge",
+            transform=lambda w: w.transpose(0, 2, 1).reshape(len(w), -1),
+        )
+        self.observation_space = spaces.Box(
+            0.0, 1.0, shape=(2 * c.window_days + 3 * self.n,), dtype=np.float32
+        )
+        self.k = SimpleNamespace(
+            # Sums over the compressor axis as products with ones: a small-axis reduction
+            # is the slowest NumPy operation of a batched step.
+            ones=np.ones(self.n),
+            energy_per_t=np.asarray(c.energy_cost, dtype=float),
+            mttr_less_one=as_operand(self.mttr - 1),
+            mnrd=as_operand(self.mnrd),
+            tlcm_scale=as_operand(np.maximum(self.mttr - 1, 1)),
+            tslm_scale=as_operand(2 * self.mttf),
+            alpha=as_operand(c.alpha_ext),
+            band=as_operand(c.demand_dead_band + DEMAND_TOL),
+            half=as_operand(0.5),
+            rho_duration=as_operand(c.rho_duration),
+            rho_failure=as_operand(c.rho_failure),
+            rho_early=as_operand(c.rho_early),
+            rho_ramp=as_operand(c.rho_ramp),
+            rho_demand=as_operand(c.rho_demand),
+            last_day=np.asarray(len(self.demand) - 1, np.int64),
+            horizon=np.asarray(self.horizon, np.int64),
+            one_day=np.ones((), np.int64),
+        )
+
+    def initial_state(self, rng: np.random.Generator, n: int) -> State:
+        state = {key: np.tile(value, (n, 1)) for key, value in self.initial.items()}
+        state["t"] = np.zeros(n, dtype=np.int64)
+        mttf = np.tile(self.mttf, (n, 1))
+        if self.config.variant == "v1":
+            drop = rng.integers(0, self.config.mttf_spread + 1, size=mttf.shape)
+            mttf = np.maximum(mttf - drop, 1.0)
+        state["mttf"] = mttf
+        return state
+
+    def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
+        k = self.k
+        tslm, tlcm, cdm, mttf = state["tslm"], state["tlcm"], state["cdm"], state["mttf"]
+        asked = decision["maintain"] > k.half
+        production, purchase = decision["production"], decision["purchase"]
+        rest, busy = ~asked, tlcm > ZERO
+        idle, overdue = ~busy, tslm - mttf
+        due = overdue >= ZERO
+        # A.8.5 costs, on the start-of-day state and the decision as asked (boolean masks
+        # times amounts: cheaper than np.where on the step path).
+        fresh = asked & idle  # asking to start a repair
+        duration = k.rho_duration * ((rest & busy) * np.exp(tlcm) + (fresh & (tslm == ZERO)))
+        failure = k.rho_failure * ((rest & due) * np.maximum(overdue, ONE))
+        early = k.rho_early * ((fresh & (cdm == ZERO)) * tslm)
+        ramp = k.rho_ramp * (asked * production)
+        # A.8.4 repairs, in order: maintenance forced at MTTF, refused while cdm = 0,
+        # forced while a repair is under way; no production on a maintenance day.
+        forced = asked | due
+        maintain = (forced & (cdm > ZERO)) | busy
+        produced = ~(forced | maintain) * production
+        day = np.minimum(state["t"], k.last_day)
+        supply = produced @ k.ones + purchase
+        gap = np.abs(self.demand[day] - supply)
+        demand_cost = k.rho_demand * ((gap > k.band) * gap)
+        terms = {
+            "electricity": -(produced @ k.energy_per_t) * self.price[day],
+            "purchase": -purchase * k.alpha,
+        }
+        # A repair under way counts down; one starting now has MTTR - 1 days left after
+        # today; without maintenance tlcm is 0 (busy forces maintenance).
+        next_tlcm = np.where(busy, tlcm - ONE, maintain * k.mttr_less_one)
+        next_tslm = ~maintain * (tslm + ONE)
+        t = state["t"] + k.one_day
+        return Transition(
+            state={
+                "t": t,
+                "tslm": next_tslm,
+                "tlcm": next_tlcm,
+                "cdm": (next_tslm >= k.mnrd).astype(np.float64),
+                "mttf": mttf,
+            },
+            reward=terms["electricity"] + terms["purchase"],
+            costs={
+                "maintenance_duration": duration @ k.ones,
+                "maintenance_failure": failure @ k.ones,
+                "early_maintenance": early @ k.ones,
+                "ramping_in_maintenance": ramp @ k.ones,
+                "demand": demand_cost,
+            },
+            reward_terms=terms,
+            terminated=t >= k.horizon,
+        )
+
+    def observe(self, state: State) -> np.ndarray:
+        k = self.k
+        obs = np.concatenate(
+            [
+                self.windows(state["t"]),
+                state["tlcm"] / k.tlcm_scale,
+                np.minimum(state["tslm"] / k.tslm_scale, ONE),
+                state["cdm"],
+            ],
+            axis=1,
+        )
+        return obs.astype(np.float32)
+
+    def physical_state(self, state: State) -> State:
+        day = np.minimum(state["t"], self.k.last_day)
+        return {**state, "demand_today": self.demand[day], "price_today": self.price[day]}
+
+
+class SchedMaintEnv(ConstrainedEnv):
+    """Daily production, maintenance and purchase plan of three ASU compressors (A.8).
+
+    **Decision** for day ``t``: ``maintain`` ``[C]`` (binary; in box mode 1 iff
+    the entry is > 0, i.e. the published 0.5 threshold on [0, 1]),
+    ``production`` ``[C]`` (t/day in ``[0, Cap_c]``) and ``purchase`` (t/day in
+    ``[0, Q_ext]``). Modes ``box`` and ``hybrid``.
+
+    **Dynamics** (A.8.4): maintenance is forced once ``tslm >= MTTF``, refused
+    while ``cdm = 0``, and forced while a repair is under way (``tlcm > 0``); a
+    maintenance day produces nothing. A repair lasts ``MTTR`` days; ``tslm``
+    restarts at 0 on each maintenance day and ``cdm = [tslm >= MNRD]``.
+
+    **Costs** (A.8.5, per step, on the start-of-day state and the decision as
+    asked): ``maintenance_duration`` (50 e^tlcm for interrupting a repair, 50
+    for maintaining the day after a maintenance day), ``maintenance_failure``
+    (100 at MTTF, 100 (tslm - MTTF) past it, without maintenance),
+    ``early_maintenance`` (75 tslm for asking while ``cdm = 0``),
+    ``ramping_in_maintenance`` (0.1 per t asked on a maintenance day),
+    ``demand`` (0.5 per t of the whole gap between demand and supply, production
+    plus purchase, when it exceeds 10 t), and ``action_range``.
+
+    **Reward**: minus the electricity cost of what is produced, ``SPEN_c/750``
+    times the day's price per t, and ``alpha_ext`` per t purchased.
+
+    **Observation** (float32 in [0, 1], ``2 S + 3 C``): demand and price of
+    days ``t .. t + S - 1`` (over their peaks), ``tlcm / (MTTR - 1)``,
+    ``tslm / (2 MTTF)`` (capped at 1) and ``cdm``.
+
+    **Episode**: ``episode_days`` days (31).
+    """
+
+    problem_id: ClassVar[str] = "SchedMaint"
+    slug: ClassVar[str] = "sched-maint"
+    summary: ClassVar[str] = (
+        "Integrated production scheduling and compressor maintenance of an ASU (SafeOR-Gym A.8)"
+    )
+    config_model = SchedMaintConfig
+
+    @classmethod
+    def build_dynamics(cls, config: Any) -> SchedMaintDynamics:
+        return SchedMaintDynamics(config)
