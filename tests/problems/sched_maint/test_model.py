@@ -18,7 +18,8 @@ from stagewise.problems.sched_maint.model import (
 )
 
 PUBLISHED_MPC = -1221.85  # the paper's "optimal": daily re-planning over 30 days
-FULL_OPTIMUM = -1211.8960237  # 31-day MILP under the environment's rules
+FULL_OPTIMUM = -1190.1035682  # 31-day MILP of the environment's problem (10 t free band)
+EXACT_DEMAND_OPTIMUM = -1211.8960237  # the same with supply = demand, as published
 PUBLISHED_SCHEDULE_OPTIMUM = -1221.8517887  # 31-day MILP with the published time-based rule
 
 
@@ -32,6 +33,16 @@ def test_full_horizon_optimum(full: Solution) -> None:
     assert full.objective == pytest.approx(FULL_OPTIMUM, rel=1e-7)
     assert full.bound == pytest.approx(FULL_OPTIMUM, rel=1e-6)
     assert full.solve_time < 60.0
+
+
+def test_the_free_demand_band_is_part_of_the_optimum() -> None:
+    """Published optimizer: supply = demand; the environment charges no gap up to 10 t, so a
+    policy could beat that plan at zero cost. Our optimum is the environment's."""
+    exact = solve(band=0.0)
+    assert exact.objective == pytest.approx(EXACT_DEMAND_OPTIMUM, rel=1e-7)
+    assert solve().objective > exact.objective + 20.0
+    record = replay(SchedMaintEnv(), exact.plan, seed=0)
+    assert record.cost == 0.0 and record.reward < FULL_OPTIMUM
 
 
 def test_replaying_the_plan_gives_the_objective_at_zero_cost(full: Solution) -> None:
@@ -73,7 +84,7 @@ def test_mpc_under_the_environments_rule_beats_the_published_procedure() -> None
 
 
 def test_published_schedule_full_horizon_plan_is_feasible_and_costlier() -> None:
-    solution = solve(schedule="published")
+    solution = solve(schedule="published", band=0.0)
     assert solution.objective == pytest.approx(PUBLISHED_SCHEDULE_OPTIMUM, rel=1e-7)
     assert solution.details["maintenance_days"] == [2, 1, 1]
     record = replay(SchedMaintEnv(), solution.plan, seed=0)

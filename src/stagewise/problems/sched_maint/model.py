@@ -164,7 +164,7 @@ def solve(
     *,
     state: dict[str, Any] | None = None,
     horizon: int | None = None,
-    band: float = 0.0,
+    band: float | None = None,
     schedule: Schedule = "reset",
     solver: str | None = None,
     time_limit: float | None = None,
@@ -177,7 +177,9 @@ def solve(
         config: path, dict or :class:`SchedMaintConfig` (``None``: ``gasu_config.json``).
         state: environment state (``info["state"]``); ``None``: the initial one.
         horizon: days to plan (default: to the end of the episode).
-        band: allowed supply-demand gap in t (0: exact, as the published optimizer).
+        band: allowed supply-demand gap in t; ``None``: the environment's
+            ``demand_dead_band`` (the gap it charges nothing for), so the plan is the
+            optimum of the environment's own problem; 0: exact, as the published optimizer.
         schedule: ``"reset"``: any maintenance restarts the MTTF clock (the environment's
             rule); ``"published"``: as the published optimizer, each maintenance also forces
             another exactly ``MTTF + 1`` days later (a time-based schedule).
@@ -187,6 +189,7 @@ def solve(
         overrides: config fields.
     """
     cfg = load_config(SchedMaintConfig, config, overrides)
+    band = cfg.demand_dead_band if band is None else band
     model = build_model(cfg, state, horizon, band, schedule)
     result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
     days = list(model.T)
@@ -241,11 +244,14 @@ def optimal_policy(env: Any) -> PlanPolicy | EpisodeOptimumPolicy:
 
 def mpc_policy(env: Any, window: int | None = None, schedule: Schedule = "published") -> MPCPolicy:
     """Daily re-planning over ``window`` days (default: the config's ``window_days``, 30)
-    from the current state, applying the first day: the published rolling horizon, with
-    its time-based maintenance ``schedule`` by default (reward -1221.85 on the case study)."""
+    from the current state, applying the first day: the published rolling horizon (supply
+    meets demand exactly), with its time-based maintenance ``schedule`` by default (reward
+    -1221.85 on the case study)."""
     cfg: SchedMaintConfig = env.unwrapped.config
     days = cfg.window_days if window is None else window
-    return MPCPolicy(lambda state: solve(cfg, state=state, horizon=days, schedule=schedule))
+    return MPCPolicy(
+        lambda state: solve(cfg, state=state, horizon=days, band=0.0, schedule=schedule)
+    )
 
 
 def mpc_reset_policy(env: Any, window: int | None = None) -> MPCPolicy:
