@@ -523,6 +523,12 @@ def bench(
     root: Path = typer.Option(Path("runs"), help="root of the run folders"),
     backend: str = typer.Option("local", help="local (processes), ray, or inline"),
     workers: int = typer.Option(2, min=1, help="parallel jobs for the local backend"),
+    address: str | None = typer.Option(
+        None, help="Ray cluster address (ray backend; default RAY_ADDRESS, else a local one)"
+    ),
+    cpus_per_job: float = typer.Option(
+        1.0, min=0.01, help="CPUs Ray reserves per job (ray backend; jobs use one torch thread)"
+    ),
 ) -> None:
     """Run a benchmark grid; complete runs are skipped, interrupted ones resume.
 
@@ -531,6 +537,7 @@ def bench(
     """
     from stagewise.bench.executor import JobFailure, run_jobs
     from stagewise.bench.grid import grid_jobs, load_grid, record_outcome
+    from stagewise.bench.ray_backend import RayOptions
     from stagewise.core.files import FolderLock
 
     experiment = root
@@ -558,7 +565,14 @@ def bench(
                     )
 
                 finished = [0]
-                run_jobs(jobs, backend=backend, workers=workers, on_done=done, failures="record")
+                run_jobs(
+                    jobs,
+                    backend=backend,
+                    workers=workers,
+                    on_done=done,
+                    failures="record",
+                    ray=RayOptions(address=address, cpus_per_job=cpus_per_job),
+                )
     except (ConfigError, RunFileError) as err:
         fail(str(err))
     except ValueError as err:

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from stagewise.bench.ray_backend import RayOptions, run_on_ray
+
 Backend = Literal["local", "ray", "inline"]
 
 
@@ -58,13 +60,15 @@ def run_jobs(
     workers: int = 1,
     on_done: OnDone | None = None,
     failures: Literal["raise", "record"] = "raise",
+    ray: RayOptions | None = None,
 ) -> list[Any]:
     """Run ``jobs`` and return their results in order; ``on_done(job, result)`` as each ends.
 
     ``inline`` runs them in this process (debugging, tests); ``local`` in up to
     ``workers`` spawned processes, one per job, so a job whose process dies fails
-    alone; ``ray`` as Ray tasks on the cluster that ``ray.init()`` connects to
-    (``RAY_ADDRESS``), or a local one. A job that raises or dies is a
+    alone; ``ray`` as Ray tasks on the cluster of ``ray.address`` (or ``RAY_ADDRESS``,
+    or a local one), each job shipped with its run folder
+    (:mod:`stagewise.bench.ray_backend`). A job that raises or dies is a
     :class:`JobFailure` result with ``failures="record"``; ``"raise"`` stops with a
     :class:`JobError` naming it (``inline`` re-raises the job's own exception).
     """
@@ -77,7 +81,7 @@ def run_jobs(
     elif backend == "local":
         runner = functools.partial(_local, workers=workers)
     elif backend == "ray":
-        runner = _ray
+        runner = functools.partial(run_on_ray, options=ray or RayOptions())
     else:
         raise ValueError(f"unknown backend {backend!r}; choose local, ray or inline")
 
@@ -180,30 +184,3 @@ def _watch_parent(parent_pid: int) -> None:
     while os.getppid() == parent_pid:
         time.sleep(PARENT_POLL_SECONDS)
     os._exit(1)
-
-
-def _ray(jobs: list[Job], finished: OnDone) -> list[Any]:
-    try:
-        import ray
-    except ImportError as err:
-        raise ValueError("the ray backend needs Ray: pip install 'stagewise[ray]'") from err
-    if not ray.is_initialized():
-        ray.init(ignore_reinit_error=True, log_to_driver=False)
-    remote = ray.remote(_call)
-    refs = [remote.remote(job.fn, job.kwargs) for job in jobs]
-    index = {ref: i for i, ref in enumerate(refs)}
-    results: list[Any] = [None] * len(jobs)
-    pending = list(refs)
-    while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        i = index[done[0]]
-        try:
-            results[i] = ray.get(done[0])
-        except Exception as err:
-            results[i] = JobFailure(jobs[i].label, f"{type(err).__name__}: {err}")
-        finished(jobs[i], results[i])
-    return results
-
-
-def _call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    return fn(**kwargs)

@@ -46,6 +46,7 @@ from stagewise.bench.jobs import (
     record_unsupported,
     train_and_evaluate,
 )
+from stagewise.bench.ray_backend import RayOptions
 from stagewise.bench.runs import RunRecord, check_run_folder
 from stagewise.core.config import ConfigError, read_config_file
 from stagewise.core.files import RunFileError, read_json, write_json_atomic
@@ -251,6 +252,7 @@ def run_grid(
     backend: Backend = "local",
     workers: int = 1,
     on_done: OnDone | None = None,
+    ray: RayOptions | None = None,
 ) -> list[dict[str, Any] | JobFailure]:
     """Run every incomplete job of ``grid`` under ``root``; return their records.
 
@@ -264,6 +266,7 @@ def run_grid(
         workers=workers,
         on_done=functools.partial(record_outcome, on_done=on_done),
         failures="record",
+        ray=ray,
     )
 
 
