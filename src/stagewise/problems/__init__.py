@@ -4,5 +4,6 @@ from stagewise.problems import (  # noqa: F401
     capacity_expansion,
     copper_blending,
     gtep,
+    inventory,
     unit_commitment,
 )
