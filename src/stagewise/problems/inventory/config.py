@@ -196,7 +196,7 @@ class InvMgmtConfig(ProblemConfig):
                 raise ValueError(f"j_in[{node}] disagrees with the routes of lead_times")
         if isinstance(self.demand, list) and len(self.demand) < self.T:
             raise ValueError(f"demand lists {len(self.demand)} periods, fewer than T = {self.T}")
-        if self.demand == "published" and self.T > len(published_demand()):
+        if self.demand == "published" and len(published_demand()) < self.T:
             raise ValueError(
                 f"demand='published' has {len(published_demand())} periods, fewer than T = {self.T}"
             )

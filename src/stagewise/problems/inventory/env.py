@@ -40,10 +40,10 @@ class InvMgmtDynamics(Dynamics):
         # into[l, n] = 1 where route l delivers to node n; out_of[l, n] = 1 where it leaves n.
         self.into = np.zeros((n_routes, n_nodes))
         self.out_of = np.zeros((n_routes, n_nodes))
-        for l, (i, j) in enumerate(self.routes):
-            self.into[l, index[j]] = 1.0
+        for r, (i, j) in enumerate(self.routes):
+            self.into[r, index[j]] = 1.0
             if i in index:
-                self.out_of[l, index[i]] = 1.0
+                self.out_of[r, index[i]] = 1.0
         self.node_yield = np.array([c.production_yield.get(n, 1.0) for n in self.nodes])
         self.lead = np.array([c.lead_times[f"({i},{j})"] for i, j in self.routes])
         self.max_lead = int(self.lead.max())

@@ -75,25 +75,25 @@ def build_model(
     routes, nodes = range(len(dyn.routes)), range(len(dyn.nodes))
     m = pyo.ConcreteModel(name="inventory")
     m.K = pyo.RangeSet(start, end - 1)
-    m.Q = pyo.Var(routes, m.K, bounds=lambda _, l, k: (0.0, dyn.route_cap[l]))
+    m.Q = pyo.Var(routes, m.K, bounds=lambda _, r, k: (0.0, dyn.route_cap[r]))
     m.I = pyo.Var(nodes, m.K, bounds=lambda _, n, k: (0.0, dyn.capacity[n]))
     m.S = pyo.Var(m.K, within=pyo.NonNegativeReals)
     m.B = pyo.Var(m.K, within=pyo.NonNegativeReals)
 
-    def arrival(l: int, k: int) -> Any:
-        placed = k - int(dyn.lead[l])
-        return m.Q[l, placed] if placed >= start else float(pipe0[l, k - start])
+    def arrival(r: int, k: int) -> Any:
+        placed = k - int(dyn.lead[r])
+        return m.Q[r, placed] if placed >= start else float(pipe0[r, k - start])
 
     def opening(n: int, k: int) -> Any:
         return m.I[n, k - 1] if k > start else float(stock0[n])
 
-    def in_transit(l: int, k: int) -> Any:
-        still = float(pipe0[l, k - start + 1 :].sum())
-        return still + sum(m.Q[l, j] for j in range(max(start, k - int(dyn.lead[l]) + 1), k + 1))
+    def in_transit(r: int, k: int) -> Any:
+        still = float(pipe0[r, k - start + 1 :].sum())
+        return still + sum(m.Q[r, j] for j in range(max(start, k - int(dyn.lead[r]) + 1), k + 1))
 
     def stock_balance(_: Any, n: int, k: int) -> Any:
-        inflow = sum(arrival(l, k) for l in routes if dyn.into[l, n])
-        shipped = sum(m.Q[l, k] for l in routes if dyn.out_of[l, n]) / dyn.node_yield[n]
+        inflow = sum(arrival(r, k) for r in routes if dyn.into[r, n])
+        shipped = sum(m.Q[r, k] for r in routes if dyn.out_of[r, n]) / dyn.node_yield[n]
         sold = m.S[k] if n == dyn.retailer else 0.0
         return m.I[n, k] == opening(n, k) + inflow - shipped - sold
 
@@ -103,9 +103,9 @@ def build_model(
         return m.S[k] + m.B[k] == owed + due
 
     def ship_limit(_: Any, n: int, k: int) -> Any:
-        shipped = sum(m.Q[l, k] for l in routes if dyn.out_of[l, n]) / dyn.node_yield[n]
+        shipped = sum(m.Q[r, k] for r in routes if dyn.out_of[r, n]) / dyn.node_yield[n]
         sold = m.S[k] if n == dyn.retailer else 0.0
-        inflow = sum(arrival(l, k) for l in routes if dyn.into[l, n])
+        inflow = sum(arrival(r, k) for r in routes if dyn.into[r, n])
         return shipped <= config.ship_fraction * (opening(n, k) + inflow - sold)
 
     shippers = [n for n in nodes if dyn.out_of[:, n].any()]
@@ -116,9 +116,9 @@ def build_model(
     m.profit = pyo.Objective(
         expr=sum(
             dyn.price * m.S[k]
-            - sum((dyn.raw_price[l] + dyn.operating[l]) * m.Q[l, k] for l in routes)
+            - sum((dyn.raw_price[r] + dyn.operating[r]) * m.Q[r, k] for r in routes)
             - sum(dyn.holding[n] * m.I[n, k] for n in nodes)
-            - sum(dyn.transit_holding[l] * in_transit(l, k) for l in routes)
+            - sum(dyn.transit_holding[r] * in_transit(r, k) for r in routes)
             - dyn.backlog_penalty * m.B[k]
             for k in m.K
         ),
