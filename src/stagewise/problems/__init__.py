@@ -1,6 +1,7 @@
 """Every problem package; importing this module registers them all."""
 
 from stagewise.problems import (  # noqa: F401
+    blending,
     capacity_expansion,
     copper_blending,
     gtep,

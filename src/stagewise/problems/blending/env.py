@@ -1,0 +1,278 @@
+"""Multiperiod blending, the pooling problem (SafeOR-Gym BlendingEnv, A.5), batched."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+
+from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
+from stagewise.core.forecast import WindowTable
+from stagewise.core.spaces import ActionCodec, Decision, DecisionField
+from stagewise.problems.blending.config import BlendingConfig
+
+ZERO, ONE = as_operand(0.0), as_operand(1.0)
+
+
+def incidence(arcs: list[tuple[str, str]], names: list[str], end: int) -> np.ndarray:
+    """``[arcs, names]``: 1 where end ``end`` (0: tail, 1: head) of the arc is that name."""
+    out = np.zeros((len(arcs), len(names)))
+    for a, arc in enumerate(arcs):
+        out[a, names.index(arc[end])] = 1.0
+    return out
+
+
+class BlendingDynamics(Dynamics):
+    """Batched transition of A.5.4 with the costs and rewards of A.5.5.
+
+    State (physical): periods done ``t``; inventories of the source tanks ``I_s``
+    ``[S]``, blenders ``I_j`` ``[J]`` and product tanks ``I_p`` ``[P]``; blender
+    properties ``C`` ``[J, Q]``.
+    """
+
+    cost_families = ("source_bound", "blender_bound", "product_bound", "in_out", "property")
+    reward_term_names = ("sales", "purchases", "flows")
+
+    def __init__(self, config: BlendingConfig):
+        c = self.config = config
+        self.horizon = c.T
+        self.strategy = c.illegal_act_handling
+        sources, blenders, products = c.sources, c.blenders, c.products
+        props = c.properties
+        self.source_arcs, self.product_arcs = c.source_arcs, c.product_arcs
+        self.sj_from = incidence(self.source_arcs, sources, 0)
+        self.sj_to = incidence(self.source_arcs, blenders, 1)
+        self.jp_from = incidence(self.product_arcs, blenders, 0)
+        self.jp_to = incidence(self.product_arcs, products, 1)
+        periods = [str(t) for t in range(c.T)]
+        self.tau0 = np.array([[c.tau0[s][t] for s in sources] for t in periods])
+        self.delta0 = np.array([[c.delta0[p][t] for p in products] for t in periods])
+        self.sigma = np.array([[c.sigma[s][q] for q in props] for s in sources])
+        # Spec of what each product arc delivers: [A_jp, Q].
+        self.arc_lb = np.array([[c.sigma_lb[p][q] for q in props] for _, p in self.product_arcs])
+        self.arc_ub = np.array([[c.sigma_ub[p][q] for q in props] for _, p in self.product_arcs])
+        self.bounds = {
+            "s": (np.array([c.s_inv_lb[s] for s in sources]), np.array(list(c.s_inv_ub.values()))),
+            "j": (np.array([c.b_inv_lb[j] for j in blenders]), np.array(list(c.b_inv_ub.values()))),
+            "p": (np.array([c.d_inv_lb[p] for p in products]), np.array(list(c.d_inv_ub.values()))),
+        }
+        self.sale_price = np.array([c.betaT_d[p] for p in products])
+        self.buy_price = np.array([c.betaT_s[s] for s in sources])
+        self.flow_max = c.flow_limit
+        # Property carried into blender j by the flows of the source arcs: [A_sj, J * Q].
+        self.sj_property = (
+            self.sj_to[:, :, None] * (self.sj_from @ self.sigma)[:, None, :]
+        ).reshape(len(self.source_arcs), -1)
+        self.property_scale = np.maximum(self.sigma.max(axis=0), 1e-9)
+        self.jp_blender = np.array([blenders.index(j) for j, _ in self.product_arcs], dtype=int)
+        self.codec = ActionCodec(
+            [
+                DecisionField("flow_sj", (len(self.source_arcs),), 0.0, self.flow_max),
+                DecisionField("flow_jp", (len(self.product_arcs),), 0.0, self.flow_max),
+                DecisionField("buy", (len(sources),), 0.0, 1.0),
+                DecisionField("sell", (len(products),), 0.0, 1.0),
+            ],
+            modes=("box",),
+        )
+        n_s, n_j, n_p, n_q = len(sources), len(blenders), len(products), len(props)
+        k = c.window_len
+        size = n_s + n_j + n_p + n_j * n_q + (n_s + n_p) * k + 1
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
+        availability = np.concatenate([self.tau0, self.delta0], axis=1)
+        self.availability_table = WindowTable(availability, 1, pad="zero")
+        self.observed_tail = WindowTable(
+            availability, k, pad="zero", transform=lambda w: self._observed_tail(w, n_s)
+        )
+        self.k = SimpleNamespace(
+            eps=as_operand(c.eps),
+            penalty_bound=as_operand(c.B),
+            penalty_constant=as_operand(c.L0_pen),
+            penalty_in_out=as_operand(c.M),
+            penalty_property=as_operand(c.Q),
+            alpha=as_operand(c.alpha),
+            beta=as_operand(c.beta),
+            n_sources=n_s,
+            inventory_scale=np.concatenate([self.bounds[x][1] for x in "sjp"]),
+            property_scale=np.tile(self.property_scale, n_j),
+            arc_lb=as_operand(self.arc_lb - c.eps),
+            arc_ub=as_operand(self.arc_ub + c.eps),
+            horizon=np.asarray(self.horizon, np.int64),
+            one_period=np.ones((), np.int64),
+        )
+
+    def _observed_tail(self, windows: np.ndarray, n_sources: int) -> np.ndarray:
+        """Windows ``[rows, k, S + P]`` as observation entries: tau0 (source-major, over its
+        peak), delta0 (product-major, over its peak), then ``t / T``."""
+        rows = len(windows)
+        tau = windows[:, :, :n_sources].transpose(0, 2, 1).reshape(rows, -1)
+        delta = windows[:, :, n_sources:].transpose(0, 2, 1).reshape(rows, -1)
+        tau_scale = max(float(self.tau0.max(initial=0.0)), 1e-9)
+        delta_scale = max(float(self.delta0.max(initial=0.0)), 1e-9)
+        t = (np.arange(rows) / self.horizon)[:, None]
+        return np.concatenate([tau / tau_scale, delta / delta_scale, t], axis=1)
+
+    def initial_state(self, rng: np.random.Generator, n: int) -> State:
+        return {
+            "t": np.zeros(n, dtype=np.int64),
+            "I_s": np.zeros((n, len(self.config.sources))),
+            "I_j": np.zeros((n, len(self.config.blenders))),
+            "I_p": np.zeros((n, len(self.config.products))),
+            "C": np.zeros((n, len(self.config.blenders), len(self.config.properties))),
+        }
+
+    def _bound_cost(self, new: np.ndarray, which: str) -> tuple[np.ndarray, np.ndarray]:
+        """A.5.5 bound cost ``lambda_B (lambda_0,B + violation)`` per entry and the masks of the
+        upper and lower violations."""
+        k = self.k
+        low, high = self.bounds[which]
+        over, under = new - high, low - new
+        above, below = over > k.eps, under > k.eps
+        violation = np.where(above, over, ZERO) + np.where(below, under, ZERO)
+        cost = np.where(above | below, k.penalty_bound * (k.penalty_constant + violation), ZERO)
+        return cost.sum(axis=1), below
+
+    def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
+        k, repair = self.k, self.strategy
+        available = self.availability_table(state["t"])[:, 0]
+        tau_max, delta_max = available[:, : k.n_sources], available[:, k.n_sources :]
+        tau, delta = decision["buy"] * tau_max, decision["sell"] * delta_max
+        f_sj, f_jp = decision["flow_sj"], decision["flow_jp"]
+        s_low, s_high = self.bounds["s"]
+        # 1. Source tanks: a purchase beyond the tank is cut, a draw beyond the stock scaled.
+        out_s = f_sj @ self.sj_from
+        new_s = state["I_s"] + tau - out_s
+        source_cost, s_below = self._bound_cost(new_s, "s")
+        s_above = new_s - s_high > k.eps
+        if repair == "prop":
+            tau = np.where(s_above, np.minimum(s_high + out_s - state["I_s"], tau_max), tau)
+            share = (state["I_s"] + tau - s_low) / np.maximum(out_s, 1e-300)
+            f_sj = f_sj * (np.where(s_below, share, ONE) @ self.sj_from.T)
+        elif repair == "disable":
+            tau = np.where(s_above, ZERO, tau)
+            f_sj = f_sj * (np.where(s_below, ZERO, ONE) @ self.sj_from.T)
+        I_s = np.clip(state["I_s"] + tau - f_sj @ self.sj_from, s_low, s_high)
+        # 2. In-out rule: a blender that receives does not ship in the same period.
+        inflow = f_sj @ self.sj_to
+        both = (inflow > k.eps) & (f_jp @ self.jp_from > k.eps)
+        if repair != "none":
+            f_jp = f_jp * (np.where(both, ZERO, ONE) @ self.jp_from.T)
+        # 3. Blenders: a shipment beyond the stock is scaled (prop) or dropped (disable).
+        out_j = f_jp @ self.jp_from
+        new_j = state["I_j"] + inflow - out_j
+        blender_cost, j_below = self._bound_cost(new_j, "j")
+        if repair != "none":
+            share = (state["I_j"] + inflow - self.bounds["j"][0]) / np.maximum(out_j, 1e-300)
+            scale = np.where(j_below, share if repair == "prop" else ZERO, ONE)
+            f_jp = f_jp * (scale @ self.jp_from.T)
+            out_j = f_jp @ self.jp_from
+        I_j = np.clip(state["I_j"] + inflow - out_j, *self.bounds["j"])
+        # 4. Product tanks: a sale beyond the stock is cut (prop) or dropped (disable).
+        into_p = f_jp @ self.jp_to
+        new_p = state["I_p"] + into_p - delta
+        product_cost, p_below = self._bound_cost(new_p, "p")
+        if repair == "prop":
+            delta = np.where(p_below, state["I_p"] + into_p - self.bounds["p"][0], delta)
+        elif repair == "disable":
+            delta = np.where(p_below, ZERO, delta)
+        I_p = np.clip(state["I_p"] + into_p - delta, *self.bounds["p"])
+        # 5. Properties (A.5.4 step 5): what stays of the old content, at its property, mixed
+        # with the inflows at the sources' properties.
+        C = state["C"]
+        kept = np.maximum(state["I_j"] - out_j, ZERO)
+        mixed = kept + inflow
+        carried = (f_sj @ self.sj_property).reshape(C.shape)
+        blend = (C * kept[:, :, None] + carried) / np.maximum(mixed, k.eps)[:, :, None]
+        C_next = np.where((I_j >= k.eps)[:, :, None], blend, ZERO)
+        # 6. Property cost (A.5.5 C^Q): each (j, q, p) shipped outside the product's spec.
+        # Shipments leave at the blender's property before this period's mixing.
+        shipped = C[:, self.jp_blender, :]
+        off_spec = (shipped < k.arc_lb) | (shipped > k.arc_ub)
+        property_cost = k.penalty_property * (off_spec & (f_jp > k.eps)[:, :, None]).sum(
+            axis=(1, 2)
+        )
+        in_out_cost = k.penalty_in_out * both.sum(axis=1)
+        flows_used = (f_sj > k.eps).sum(axis=1) + (f_jp > k.eps).sum(axis=1)
+        terms = {
+            "sales": delta @ self.sale_price,
+            "purchases": -(tau @ self.buy_price),
+            "flows": -(k.alpha * flows_used + k.beta * (f_sj.sum(axis=1) + f_jp.sum(axis=1))),
+        }
+        next_state = {"t": state["t"] + k.one_period, "I_s": I_s, "I_j": I_j, "I_p": I_p}
+        next_state["C"] = C_next
+        return Transition(
+            state=next_state,
+            reward=terms["sales"] + terms["purchases"] + terms["flows"],
+            costs={
+                "source_bound": source_cost,
+                "blender_bound": blender_cost,
+                "product_bound": product_cost,
+                "in_out": in_out_cost.astype(np.float64),
+                "property": property_cost.astype(np.float64),
+            },
+            reward_terms=terms,
+            terminated=next_state["t"] >= k.horizon,
+        )
+
+    def observe(self, state: State) -> np.ndarray:
+        n = state["t"].shape[0]
+        inventory = np.concatenate([state["I_s"], state["I_j"], state["I_p"]], axis=1)
+        obs = np.concatenate(
+            [
+                inventory / self.k.inventory_scale,
+                state["C"].reshape(n, -1) / self.k.property_scale,
+                self.observed_tail(state["t"]),
+            ],
+            axis=1,
+        )
+        return np.minimum(ONE, np.maximum(ZERO, obs)).astype(np.float32)
+
+    def physical_state(self, state: State) -> State:
+        available = self.availability_table(state["t"])[:, 0]
+        n_s = self.k.n_sources
+        return {**state, "tau0": available[:, :n_s], "delta0": available[:, n_s:]}
+
+
+class BlendingEnv(ConstrainedEnv):
+    """Multiperiod blending with property balances (SafeOR-Gym BlendingEnv, A.5).
+
+    **Decision** each period (``box`` mode, mapped affinely from [-1, 1]): flows
+    ``flow_sj`` on the source->blender arcs and ``flow_jp`` on the blender->product
+    arcs (``0..F^max``, F^max = total availability, 120 in the case study; the
+    published action order), and the fractions ``buy`` of each source's
+    availability tau0_st and ``sell`` of each product's demand limit delta0_pt.
+
+    **Dynamics** (A.5.4), in order: source tanks (a purchase overflowing the tank is
+    cut, a draw beyond the stock scaled (``prop``) or dropped (``disable``)); the
+    in-out rule (a blender that receives ships nothing: its outflows are zeroed
+    unless ``none``); blenders (a shipment beyond the stock scaled or dropped);
+    product tanks (a sale beyond the stock cut or dropped); every inventory is
+    then clipped into its bounds; blender properties mix by volume (bilinear).
+
+    **Costs** (A.5.5, per step): ``source_bound``, ``blender_bound``,
+    ``product_bound`` (``B (L0_pen + violation)`` per tank outside its bounds,
+    assessed before the repair), ``in_out`` (``M`` per blender receiving and
+    shipping), ``property`` (``Q`` per (blender, property, product) shipped
+    outside the product's spec), and ``action_range``.
+
+    **Reward**: sales ``beta^d delta`` minus purchases ``beta^s tau`` minus
+    ``alpha`` per arc used and ``beta`` per unit of flow.
+
+    **Observation** (float32 in [0, 1]; order fixed: sources, blenders, products
+    as in the config): inventories over their upper bounds, properties
+    (blender-major) over the largest source property, the availability tau0
+    and demand limit delta0 of the next ``window_len`` periods (zero beyond the
+    horizon) over their peaks, and ``t / T``.
+
+    **Episode**: ``T`` (6) periods from empty tanks. Deterministic.
+    """
+
+    problem_id: ClassVar[str] = "Blending"
+    slug: ClassVar[str] = "blending"
+    summary: ClassVar[str] = "Multiperiod blending with property balances (SafeOR-Gym A.5)"
+    config_model = BlendingConfig
+
+    @classmethod
+    def build_dynamics(cls, config: Any) -> BlendingDynamics:
+        return BlendingDynamics(config)
