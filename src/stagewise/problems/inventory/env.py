@@ -76,7 +76,7 @@ class InvMgmtDynamics(Dynamics):
         # place[l, s] = 1 at the slot LT_l - 1 where a new order on route l enters the pipeline.
         self.place = np.zeros((n_routes, self.max_lead))
         self.place[np.arange(n_routes), self.lead - 1] = 1.0
-        self.slots = self.place.cumsum(axis=1)[:, ::-1] > 0  # slots a route can hold
+        self.slots = np.arange(self.max_lead)[None, :] < self.lead[:, None]  # slots in use
         self.codec = ActionCodec(
             [DecisionField("order", (n_routes,), 0.0, self.route_cap)], modes=("box",)
         )
