@@ -132,7 +132,7 @@ def build_model(
 def solve(
     config: Any = None,
     *,
-    demand: Sequence[float] | None = None,
+    demand_series: Sequence[float] | None = None,
     state: dict[str, Any] | None = None,
     horizon: int | None = None,
     solver: str | None = None,
@@ -143,7 +143,7 @@ def solve(
 
     Args:
         config: path, dict or :class:`InvMgmtConfig` (``None``: the published case study).
-        demand: ``[T]`` demand (``None``: the config's fixed sequence; required when
+        demand_series: ``[T]`` demand (``None``: the config's fixed sequence; required when
             ``demand="stochastic"``, e.g. an episode's draw for the perfect-information value).
         state: start from this physical state (``None``: the initial state).
         horizon: periods to plan (``None``: to the end).
@@ -152,7 +152,7 @@ def solve(
         overrides: config fields.
     """
     cfg = load_config(InvMgmtConfig, config, overrides)
-    series = demand if demand is not None else cfg.fixed_demand()
+    series = demand_series if demand_series is not None else cfg.fixed_demand()
     if series is None:
         raise ValueError("demand='stochastic': pass the demand sequence to plan on")
     model = build_model(cfg, series, state, horizon)
@@ -189,7 +189,7 @@ class PerfectInformationPolicy:
 
     def reset(self, env: gym.Env) -> None:
         inner = env.unwrapped
-        self._plan = PlanPolicy(solve(inner.config, demand=inner.episode_demand()).plan)
+        self._plan = PlanPolicy(solve(inner.config, demand_series=inner.episode_demand()).plan)
         self._plan.reset(env)
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> Any:
@@ -217,7 +217,7 @@ class MPCPolicy:
         state = info["state"]
         plan = solve(
             inner.config,
-            demand=state["demand_forecast"],
+            demand_series=state["demand_forecast"],
             state=state,
             horizon=self.horizon,
             solver=self.solver,
