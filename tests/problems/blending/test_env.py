@@ -1,4 +1,4 @@
-"""Blending dynamics: repairs per strategy, in-out rule, properties, and the published-code facts."""
+"""Blending dynamics: repairs per strategy, in-out rule, properties, published-code facts."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ SRC = Path(stagewise.__file__).resolve().parents[1]
 
 
 def decision(env: BlendingEnv, **parts: dict) -> dict:
-    """A decision of zeros with ``parts`` set: ``flow_sj={("s1", "j1"): 5.0}``, ``buy={"s1": 1}``."""
+    """A decision of zeros with ``parts`` set, e.g. ``flow_sj={("s1", "j1"): 5.0}``."""
     dyn, cfg = env.dynamics, env.config
     names = {
         "flow_sj": dyn.source_arcs,
