@@ -81,14 +81,32 @@ class BlendingDynamics(Dynamics):
         size = n_s + n_j + n_p + n_j * n_q + (n_s + n_p) * k + 1
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
         availability = np.concatenate([self.tau0, self.delta0], axis=1)
-        self.availability_table = WindowTable(availability, 1, pad="zero")
         self.observed_tail = WindowTable(
             availability, k, pad="zero", transform=lambda w: self._observed_tail(w, n_s)
         )
+        self.arc_costs = c.alpha > 0 or c.beta > 0
+        # Availability and demand limit of each period, and a zero row for t = T.
+        self.availability = np.vstack([np.hstack([self.tau0, self.delta0]), np.zeros(n_s + n_p)])
+        bound = {
+            f"{x}_{side}": as_operand(self.bounds[x][i])
+            for x in "sjp"
+            for i, side in enumerate(("low", "high"))
+        }
         self.k = SimpleNamespace(
+            **bound,
+            sj_from=self.sj_from,
+            sj_from_t=np.ascontiguousarray(self.sj_from.T),
+            sj_to=self.sj_to,
+            jp_from=self.jp_from,
+            jp_from_t=np.ascontiguousarray(self.jp_from.T),
+            jp_to=self.jp_to,
+            sj_property=self.sj_property,
+            sale_price=self.sale_price,
+            buy_price=self.buy_price,
+            tiny=as_operand(1e-300),
+            bound_base=as_operand(c.B * c.L0_pen),
             eps=as_operand(c.eps),
             penalty_bound=as_operand(c.B),
-            penalty_constant=as_operand(c.L0_pen),
             penalty_in_out=as_operand(c.M),
             penalty_property=as_operand(c.Q),
             alpha=as_operand(c.alpha),
@@ -122,98 +140,106 @@ class BlendingDynamics(Dynamics):
             "C": np.zeros((n, len(self.config.blenders), len(self.config.properties))),
         }
 
-    def _bound_cost(self, new: np.ndarray, which: str) -> tuple[np.ndarray, np.ndarray]:
-        """A.5.5 bound cost ``lambda_B (lambda_0,B + violation)`` per entry and the masks of the
-        upper and lower violations."""
+    def _bound_cost(
+        self, new: np.ndarray, low: np.ndarray, high: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A.5.5 bound cost ``sum lambda_B (lambda_0,B + violation)`` over the tanks outside
+        their bounds, and the mask of the tanks below their lower bound."""
         k = self.k
-        low, high = self.bounds[which]
-        over, under = new - high, low - new
-        above, below = over > k.eps, under > k.eps
-        violation = np.where(above, over, ZERO) + np.where(below, under, ZERO)
-        cost = np.where(above | below, k.penalty_bound * (k.penalty_constant + violation), ZERO)
-        return cost.sum(axis=1), below
+        under = low - new
+        violation = np.maximum(new - high, under)
+        cost = np.where(violation > k.eps, k.bound_base + k.penalty_bound * violation, ZERO)
+        return np.add.reduce(cost, axis=1), under > k.eps
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
         k, repair = self.k, self.strategy
-        available = self.availability_table(state["t"])[:, 0]
+        available = self.availability[state["t"]]
         tau_max, delta_max = available[:, : k.n_sources], available[:, k.n_sources :]
         tau, delta = decision["buy"] * tau_max, decision["sell"] * delta_max
         f_sj, f_jp = decision["flow_sj"], decision["flow_jp"]
-        s_low, s_high = self.bounds["s"]
+        I_s, I_j, I_p = state["I_s"], state["I_j"], state["I_p"]
         # 1. Source tanks: a purchase beyond the tank is cut, a draw beyond the stock scaled.
-        out_s = f_sj @ self.sj_from
-        new_s = state["I_s"] + tau - out_s
-        source_cost, s_below = self._bound_cost(new_s, "s")
-        s_above = new_s - s_high > k.eps
-        if repair == "prop":
-            tau = np.where(s_above, np.minimum(s_high + out_s - state["I_s"], tau_max), tau)
-            share = (state["I_s"] + tau - s_low) / np.maximum(out_s, 1e-300)
-            f_sj = f_sj * (np.where(s_below, share, ONE) @ self.sj_from.T)
-        elif repair == "disable":
-            tau = np.where(s_above, ZERO, tau)
-            f_sj = f_sj * (np.where(s_below, ZERO, ONE) @ self.sj_from.T)
-        I_s = np.clip(state["I_s"] + tau - f_sj @ self.sj_from, s_low, s_high)
+        out_s = f_sj @ k.sj_from
+        new_s = I_s + tau - out_s
+        source_cost, s_below = self._bound_cost(new_s, k.s_low, k.s_high)
+        if repair != "none":
+            s_above = new_s - k.s_high > k.eps
+            if repair == "prop":
+                tau = np.where(s_above, np.minimum(k.s_high + out_s - I_s, tau_max), tau)
+                keep = np.where(s_below, (I_s + tau - k.s_low) / np.maximum(out_s, k.tiny), ONE)
+            else:
+                tau = np.where(s_above, ZERO, tau)
+                keep = np.where(s_below, ZERO, ONE)
+            f_sj = f_sj * (keep @ k.sj_from_t)
+            out_s = f_sj @ k.sj_from
+        I_s = np.minimum(np.maximum(I_s + tau - out_s, k.s_low), k.s_high)
         # 2. In-out rule: a blender that receives does not ship in the same period.
-        inflow = f_sj @ self.sj_to
-        both = (inflow > k.eps) & (f_jp @ self.jp_from > k.eps)
+        inflow = f_sj @ k.sj_to
+        out_j = f_jp @ k.jp_from
+        both = (inflow > k.eps) & (out_j > k.eps)
         if repair != "none":
-            f_jp = f_jp * (np.where(both, ZERO, ONE) @ self.jp_from.T)
+            f_jp = f_jp * (np.where(both, ZERO, ONE) @ k.jp_from_t)
+            out_j = f_jp @ k.jp_from
         # 3. Blenders: a shipment beyond the stock is scaled (prop) or dropped (disable).
-        out_j = f_jp @ self.jp_from
-        new_j = state["I_j"] + inflow - out_j
-        blender_cost, j_below = self._bound_cost(new_j, "j")
+        held = I_j + inflow
+        blender_cost, j_below = self._bound_cost(held - out_j, k.j_low, k.j_high)
         if repair != "none":
-            share = (state["I_j"] + inflow - self.bounds["j"][0]) / np.maximum(out_j, 1e-300)
-            scale = np.where(j_below, share if repair == "prop" else ZERO, ONE)
-            f_jp = f_jp * (scale @ self.jp_from.T)
-            out_j = f_jp @ self.jp_from
-        I_j = np.clip(state["I_j"] + inflow - out_j, *self.bounds["j"])
+            share = (held - k.j_low) / np.maximum(out_j, k.tiny) if repair == "prop" else ZERO
+            f_jp = f_jp * (np.where(j_below, share, ONE) @ k.jp_from_t)
+            out_j = f_jp @ k.jp_from
+        I_j_next = np.minimum(np.maximum(held - out_j, k.j_low), k.j_high)
         # 4. Product tanks: a sale beyond the stock is cut (prop) or dropped (disable).
-        into_p = f_jp @ self.jp_to
-        new_p = state["I_p"] + into_p - delta
-        product_cost, p_below = self._bound_cost(new_p, "p")
+        stocked = I_p + f_jp @ k.jp_to
+        product_cost, p_below = self._bound_cost(stocked - delta, k.p_low, k.p_high)
         if repair == "prop":
-            delta = np.where(p_below, state["I_p"] + into_p - self.bounds["p"][0], delta)
+            delta = np.where(p_below, stocked - k.p_low, delta)
         elif repair == "disable":
             delta = np.where(p_below, ZERO, delta)
-        I_p = np.clip(state["I_p"] + into_p - delta, *self.bounds["p"])
+        I_p = np.minimum(np.maximum(stocked - delta, k.p_low), k.p_high)
         # 5. Properties (A.5.4 step 5): what stays of the old content, at its property, mixed
         # with the inflows at the sources' properties.
         C = state["C"]
-        kept = np.maximum(state["I_j"] - out_j, ZERO)
-        mixed = kept + inflow
-        carried = (f_sj @ self.sj_property).reshape(C.shape)
-        blend = (C * kept[:, :, None] + carried) / np.maximum(mixed, k.eps)[:, :, None]
-        C_next = np.where((I_j >= k.eps)[:, :, None], blend, ZERO)
+        kept = np.maximum(I_j - out_j, ZERO)
+        carried = (f_sj @ k.sj_property).reshape(C.shape)
+        blend = (C * kept[:, :, None] + carried) / np.maximum(kept + inflow, k.eps)[:, :, None]
+        C_next = np.where((I_j_next >= k.eps)[:, :, None], blend, ZERO)
         # 6. Property cost (A.5.5 C^Q): each (j, q, p) shipped outside the product's spec.
         # Shipments leave at the blender's property before this period's mixing.
         shipped = C[:, self.jp_blender, :]
         off_spec = (shipped < k.arc_lb) | (shipped > k.arc_ub)
-        property_cost = k.penalty_property * (off_spec & (f_jp > k.eps)[:, :, None]).sum(
-            axis=(1, 2)
-        )
-        in_out_cost = k.penalty_in_out * both.sum(axis=1)
-        flows_used = (f_sj > k.eps).sum(axis=1) + (f_jp > k.eps).sum(axis=1)
-        terms = {
-            "sales": delta @ self.sale_price,
-            "purchases": -(tau @ self.buy_price),
-            "flows": -(k.alpha * flows_used + k.beta * (f_sj.sum(axis=1) + f_jp.sum(axis=1))),
+        off_spec &= (f_jp > k.eps)[:, :, None]
+        sales = delta @ k.sale_price
+        purchases = -(tau @ k.buy_price)
+        flows = self._flow_cost(f_sj, f_jp)
+        next_state = {
+            "t": state["t"] + k.one_period,
+            "I_s": I_s,
+            "I_j": I_j_next,
+            "I_p": I_p,
+            "C": C_next,
         }
-        next_state = {"t": state["t"] + k.one_period, "I_s": I_s, "I_j": I_j, "I_p": I_p}
-        next_state["C"] = C_next
         return Transition(
             state=next_state,
-            reward=terms["sales"] + terms["purchases"] + terms["flows"],
+            reward=sales + purchases + flows,
             costs={
                 "source_bound": source_cost,
                 "blender_bound": blender_cost,
                 "product_bound": product_cost,
-                "in_out": in_out_cost.astype(np.float64),
-                "property": property_cost.astype(np.float64),
+                "in_out": k.penalty_in_out * np.add.reduce(both, axis=1),
+                "property": k.penalty_property * np.add.reduce(off_spec, axis=(1, 2)),
             },
-            reward_terms=terms,
+            reward_terms={"sales": sales, "purchases": purchases, "flows": flows},
             terminated=next_state["t"] >= k.horizon,
         )
+
+    def _flow_cost(self, f_sj: np.ndarray, f_jp: np.ndarray) -> np.ndarray:
+        """A.5.5 pi^flow ``-(alpha Q_bin + beta Q_float)`` (0 without arc costs)."""
+        k = self.k
+        if not self.arc_costs:
+            return np.zeros(f_sj.shape[0])
+        used = np.add.reduce(f_sj > k.eps, axis=1) + np.add.reduce(f_jp > k.eps, axis=1)
+        total = np.add.reduce(f_sj, axis=1) + np.add.reduce(f_jp, axis=1)
+        return -(k.alpha * used + k.beta * total)
 
     def observe(self, state: State) -> np.ndarray:
         n = state["t"].shape[0]
@@ -229,7 +255,7 @@ class BlendingDynamics(Dynamics):
         return np.minimum(ONE, np.maximum(ZERO, obs)).astype(np.float32)
 
     def physical_state(self, state: State) -> State:
-        available = self.availability_table(state["t"])[:, 0]
+        available = self.availability[np.minimum(state["t"], self.horizon)]
         n_s = self.k.n_sources
         return {**state, "tau0": available[:, :n_s], "delta0": available[:, n_s:]}
 
