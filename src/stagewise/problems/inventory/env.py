@@ -84,8 +84,9 @@ class InvMgmtDynamics(Dynamics):
         self.demand_scale = max(float(self.forecast.max(initial=0.0)), mean, 1e-9)
         size = n_nodes + int(self.slots.sum()) + 2 + self.window + 1
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
+        self.forecast_rows = self.forecast[None, :]
         # Forecast padded with zeros beyond T, so the window of any t is one slice.
-        self.padded_forecast = np.concatenate([self.forecast, np.zeros(self.window)])
+        self.padded_forecast = np.concatenate([self.forecast, np.zeros(self.window + 1)])
         self.k = SimpleNamespace(
             into=self.into,
             out_of=self.out_of,
@@ -104,13 +105,26 @@ class InvMgmtDynamics(Dynamics):
             retailer_mask=as_operand(np.eye(n_nodes)[self.retailer]),
             horizon=np.asarray(self.horizon, np.int64),
             one_period=np.ones((), np.int64),
-            obs_scale=np.concatenate(
+            obs_scale=1.0
+            / np.concatenate(
                 [
                     self.capacity,
                     np.broadcast_to(self.route_cap[:, None], self.slots.shape)[self.slots],
-                    [self.demand_scale, self.demand_scale * c.T],
+                    [self.demand_scale, self.demand_scale * c.T, self.demand_scale],
+                    np.full(self.window - 1, self.demand_scale),
+                    [1.0],
                 ]
             ),
+        )
+        # Observation layout: stock | pipeline slots | sales, backlog, pending | forecast, t / T.
+        self.slot_index = np.flatnonzero(self.slots.ravel())
+        self.obs_sizes = (n_nodes, n_nodes + int(self.slots.sum()))
+        ahead = np.arange(c.T + 1)[:, None] + np.arange(self.window - 1)[None, :]
+        self.forecast_windows = self.padded_forecast[ahead]
+        # Rows t = 0..T of the observation's tail: the forecast window and t / T (unscaled:
+        # the forecast is divided by obs_scale with the rest).
+        self.observed_tail = np.concatenate(
+            [self.forecast_windows, (np.arange(c.T + 1) / c.T)[:, None]], axis=1
         )
 
     # ----------------------------------------------------------------- episode
@@ -169,7 +183,7 @@ class InvMgmtDynamics(Dynamics):
             "on_hand": stock_next,
             "pipeline": pipe_next,
             "backlog": backlog_next,
-            "pending": np.take_along_axis(demand, t[:, None], axis=1)[:, 0],
+            "pending": demand[np.arange(t.shape[0]), t],
             "sales": sales,
             "demand": demand,
         }
@@ -194,35 +208,29 @@ class InvMgmtDynamics(Dynamics):
     # ------------------------------------------------------------- observation
     def demand_window(self, state: State) -> np.ndarray:
         """``[n, k]``: the pending demand, then the forecast of the next ``k - 1`` periods."""
-        t = state["t"]
-        offsets = t[:, None] + np.arange(self.window - 1)[None, :]
-        return np.concatenate([state["pending"][:, None], self.padded_forecast[offsets]], axis=1)
+        ahead = self.forecast_windows[state["t"]]
+        return np.concatenate([state["pending"][:, None], ahead], axis=1)
 
     def observe(self, state: State) -> np.ndarray:
         n = state["t"].shape[0]
-        raw = np.concatenate(
-            [
-                state["on_hand"],
-                state["pipeline"][:, self.slots],
-                state["sales"][:, None],
-                state["backlog"][:, None],
-            ],
-            axis=1,
-        )
-        obs = np.concatenate(
-            [
-                raw / self.k.obs_scale,
-                self.demand_window(state) / self.demand_scale,
-                (state["t"] / self.horizon).reshape(n, 1),
-            ],
-            axis=1,
-        )
+        obs = np.empty((n, self.observation_space.shape[0]))
+        sizes = self.obs_sizes
+        obs[:, : sizes[0]] = state["on_hand"]
+        obs[:, sizes[0] : sizes[1]] = state["pipeline"].reshape(n, -1)[:, self.slot_index]
+        obs[:, sizes[1]] = state["sales"]
+        obs[:, sizes[1] + 1] = state["backlog"]
+        obs[:, sizes[1] + 2] = state["pending"]
+        obs[:, sizes[1] + 3 :] = self.observed_tail[state["t"]]
+        obs *= self.k.obs_scale
         return np.minimum(ONE, np.maximum(ZERO, obs)).astype(np.float32)
 
     def physical_state(self, state: State) -> State:
         n = state["t"].shape[0]
+        forecast = (
+            self.forecast_rows if n == 1 else np.broadcast_to(self.forecast, (n, self.horizon))
+        )
         public = {k: v for k, v in state.items() if k != "demand"}
-        return {**public, "demand_forecast": np.broadcast_to(self.forecast, (n, self.horizon))}
+        return {**public, "demand_forecast": forecast}
 
 
 class InvMgmtEnv(ConstrainedEnv):
