@@ -66,3 +66,23 @@ def test_optimal_policy_factory_replays_the_plan() -> None:
         total += reward
         assert info["cost"] == 0.0
     assert total == pytest.approx(PUBLISHED_OPTIMUM, rel=1e-6)
+
+
+def test_single_source_restriction_is_feasible_and_below_the_pooling_optimum() -> None:
+    """Without blending s1 with s2, p1 (q1 <= 0.16) only takes s1: 30 x 20 + 60 x 10 = 1200."""
+    restricted = solve(single_source=True)
+    assert restricted.objective == pytest.approx(1200.0, rel=1e-6)
+    record = replay(gym.make("stagewise/Blending-v0"), restricted.plan, seed=0)
+    assert record.reward == pytest.approx(1200.0, rel=1e-6) and record.cost == 0.0
+
+
+@pytest.mark.slow
+def test_large_instance_reaches_the_sell_everything_bound() -> None:
+    """large_config.json: supply 573 >= demand 564, so selling every delta0 (12620) is an upper
+    bound; the single-source plan attains it, at zero cost in the environment."""
+    solution = solve(instance="large", single_source=True)
+    assert solution.objective == pytest.approx(12620.0, rel=1e-6)
+    env = gym.make("stagewise/Blending-v0", instance="large")
+    record = replay(env, solution.plan, seed=0)
+    assert abs(record.reward - 12620.0) <= 1e-6 * 12620.0
+    assert record.cost == 0.0

@@ -37,12 +37,19 @@ DEFAULT_GAP = 1e-6
 
 
 def build_model(
-    config: BlendingConfig, state: dict[str, Any] | None = None, horizon: int | None = None
+    config: BlendingConfig,
+    state: dict[str, Any] | None = None,
+    horizon: int | None = None,
+    single_source: bool = False,
 ) -> pyo.ConcreteModel:
     """The MINLP from ``state`` (``None``: empty tanks at t = 0) over ``horizon`` periods.
 
     ``state`` is a physical state as in ``info["state"]`` (``t``, ``I_s``, ``I_j``,
-    ``I_p``, ``C``).
+    ``I_p``, ``C``). ``single_source=True`` builds the linear restriction in which every
+    blender takes from at most one source over the window (binaries ``w_sj``), so its
+    property is that source's and the quality rule becomes "ship to p only from blenders
+    whose source meets p's spec": a MILP whose optimum is a feasible plan of the full
+    problem (a lower bound). It needs empty blenders at the start.
     """
     c, dyn = config, BlendingDynamics(config)
     if state is None:
@@ -51,7 +58,7 @@ def build_model(
     end = c.T if horizon is None else min(c.T, start + int(horizon))
     if not 0 <= start < end:
         raise ValueError(f"no period to plan: start {start}, end {end}, T {c.T}")
-    S, J, P, Q = c.sources, c.blenders, c.products, c.properties
+    S, J, P = c.sources, c.blenders, c.products
     A_sj, A_jp = range(len(dyn.source_arcs)), range(len(dyn.product_arcs))
     I_s0, I_j0, I_p0 = (np.asarray(state[k], dtype=float) for k in ("I_s", "I_j", "I_p"))
     C0 = np.asarray(state["C"], dtype=float)
@@ -67,9 +74,6 @@ def build_model(
     m.I_s = pyo.Var(range(len(S)), m.T, bounds=lambda _, i, t: tuple(b[i] for b in dyn.bounds["s"]))
     m.I_j = pyo.Var(range(len(J)), m.T, bounds=lambda _, i, t: (b_low[i], b_high[i]))
     m.I_p = pyo.Var(range(len(P)), m.T, bounds=lambda _, i, t: tuple(b[i] for b in dyn.bounds["p"]))
-    m.C = pyo.Var(
-        range(len(J)), range(len(Q)), m.T, bounds=lambda _, j, q, t: (0.0, dyn.property_scale[q])
-    )
     m.x = pyo.Var(range(len(J)), m.T, within=pyo.Binary)
     m.y = pyo.Var(A_jp, m.T, within=pyo.Binary)
 
@@ -119,29 +123,11 @@ def build_model(
     m.arc_used = pyo.Constraint(
         A_jp, m.T, rule=lambda _, a, t: m.F_jp[a, t] <= arc_cap_jp[a] * m.y[a, t]
     )
+    if single_source:
+        _single_source_quality(m, dyn, I_j0, arc_cap_sj, arc_cap_jp)
+    else:
+        _pooling_quality(m, dyn, C0, I_j0, start)
 
-    def property_balance(_: Any, j: int, q: int, t: int) -> Any:
-        previous = before(m.C, C0, j, q, t)
-        carried = sum(
-            m.F_sj[a, t] * dyn.sigma[S.index(dyn.source_arcs[a][0]), q]
-            for a in A_sj
-            if dyn.sj_to[a, j]
-        )
-        kept = before(m.I_j, I_j0, j, t) - out_of_j(j, t)
-        return m.C[j, q, t] * m.I_j[j, t] == previous * kept + carried
-
-    m.property_balance = pyo.Constraint(range(len(J)), range(len(Q)), m.T, rule=property_balance)
-
-    def quality_high(_: Any, a: int, q: int, t: int) -> Any:
-        j = int(dyn.jp_blender[a])
-        slack = max(dyn.property_scale[q] - dyn.arc_ub[a, q], 0.0)
-        return before(m.C, C0, j, q, t) <= dyn.arc_ub[a, q] + slack * (1 - m.y[a, t])
-
-    def quality_low(_: Any, a: int, q: int, t: int) -> Any:
-        return before(m.C, C0, int(dyn.jp_blender[a]), q, t) >= dyn.arc_lb[a, q] * m.y[a, t]
-
-    m.quality_high = pyo.Constraint(A_jp, range(len(Q)), m.T, rule=quality_high)
-    m.quality_low = pyo.Constraint(A_jp, range(len(Q)), m.T, rule=quality_low)
     flows = sum(m.F_sj[a, t] for a in A_sj for t in m.T) + sum(
         m.F_jp[a, t] for a in A_jp for t in m.T
     )
@@ -162,6 +148,77 @@ def build_model(
     return m
 
 
+def _pooling_quality(
+    m: pyo.ConcreteModel, dyn: BlendingDynamics, C0: np.ndarray, I_j0: np.ndarray, start: int
+) -> None:
+    """Bilinear property balances and the quality rule on the blenders' properties."""
+    S, A_sj, A_jp = dyn.config.sources, range(len(dyn.source_arcs)), range(len(dyn.product_arcs))
+    J, Q = range(len(dyn.config.blenders)), range(len(dyn.config.properties))
+    m.C = pyo.Var(J, Q, m.T, bounds=lambda _, j, q, t: (0.0, dyn.property_scale[q]))
+
+    def before(var: Any, initial: np.ndarray, *index: int) -> Any:
+        *key, t = index
+        return var[(*key, t - 1)] if t > start else float(initial[tuple(key)])
+
+    def out_of_j(j: int, t: int) -> Any:
+        return sum(m.F_jp[a, t] for a in A_jp if dyn.jp_from[a, j])
+
+    def property_balance(_: Any, j: int, q: int, t: int) -> Any:
+        previous = before(m.C, C0, j, q, t)
+        carried = sum(
+            m.F_sj[a, t] * dyn.sigma[S.index(dyn.source_arcs[a][0]), q]
+            for a in A_sj
+            if dyn.sj_to[a, j]
+        )
+        kept = before(m.I_j, I_j0, j, t) - out_of_j(j, t)
+        return m.C[j, q, t] * m.I_j[j, t] == previous * kept + carried
+
+    m.property_balance = pyo.Constraint(J, Q, m.T, rule=property_balance)
+
+    def quality_high(_: Any, a: int, q: int, t: int) -> Any:
+        j = int(dyn.jp_blender[a])
+        slack = max(dyn.property_scale[q] - dyn.arc_ub[a, q], 0.0)
+        return before(m.C, C0, j, q, t) <= dyn.arc_ub[a, q] + slack * (1 - m.y[a, t])
+
+    def quality_low(_: Any, a: int, q: int, t: int) -> Any:
+        return before(m.C, C0, int(dyn.jp_blender[a]), q, t) >= dyn.arc_lb[a, q] * m.y[a, t]
+
+    m.quality_high = pyo.Constraint(A_jp, Q, m.T, rule=quality_high)
+    m.quality_low = pyo.Constraint(A_jp, Q, m.T, rule=quality_low)
+
+
+def _single_source_quality(
+    m: pyo.ConcreteModel,
+    dyn: BlendingDynamics,
+    I_j0: np.ndarray,
+    arc_cap_sj: list[float],
+    arc_cap_jp: list[float],
+) -> None:
+    """The linear restriction: one source per blender, shipments only where it meets the spec."""
+    if np.any(I_j0 > dyn.config.eps):
+        raise ValueError("single_source needs empty blenders at the start")
+    S, J = range(len(dyn.config.sources)), range(len(dyn.config.blenders))
+    A_sj, A_jp = range(len(dyn.source_arcs)), range(len(dyn.product_arcs))
+    m.w = pyo.Var(S, J, within=pyo.Binary)
+    m.one_source = pyo.Constraint(J, rule=lambda _, j: sum(m.w[s, j] for s in S) <= 1)
+    src = [int(np.argmax(dyn.sj_from[a])) for a in A_sj]
+    dst = [int(np.argmax(dyn.sj_to[a])) for a in A_sj]
+    m.from_its_source = pyo.Constraint(
+        A_sj, m.T, rule=lambda _, a, t: m.F_sj[a, t] <= arc_cap_sj[a] * m.w[src[a], dst[a]]
+    )
+    # meets[s, a]: source s's properties are within the spec of product arc a.
+    meets = np.all(
+        (dyn.sigma[:, None, :] >= dyn.arc_lb[None]) & (dyn.sigma[:, None, :] <= dyn.arc_ub[None]),
+        axis=2,
+    )
+
+    def within_spec(_: Any, a: int, t: int) -> Any:
+        j = int(dyn.jp_blender[a])
+        return m.F_jp[a, t] <= arc_cap_jp[a] * sum(m.w[s, j] for s in S if meets[s, a])
+
+    m.within_spec = pyo.Constraint(A_jp, m.T, rule=within_spec)
+
+
 def _fraction(amount: np.ndarray, limit: np.ndarray) -> np.ndarray:
     """``amount / limit`` in [0, 1], 0 where the limit is 0."""
     safe = np.where(limit > 0, limit, 1.0)
@@ -176,6 +233,7 @@ def solve(
     solver: str | None = None,
     time_limit: float | None = None,
     mip_gap: float = DEFAULT_GAP,
+    single_source: bool = False,
     **overrides: Any,
 ) -> Solution:
     """Globally optimal blending plan (objective = episode reward from ``state``).
@@ -187,12 +245,16 @@ def solve(
         solver: ``"scip"`` (default) or another nonconvex MINLP Pyomo solver.
         time_limit: seconds.
         mip_gap: relative gap at which the solver stops.
+        single_source: solve the linear one-source-per-blender restriction instead (MILP,
+            HiGHS by default): a feasible plan and a lower bound where SCIP stalls
+            (``instance="large"``).
         overrides: config fields, e.g. ``instance="large"``.
     """
     cfg = load_config(BlendingConfig, config, overrides)
     dyn = BlendingDynamics(cfg)
-    model = build_model(cfg, state, horizon)
-    result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
+    model = build_model(cfg, state, horizon, single_source)
+    default = "highs" if single_source else DEFAULT_SOLVER
+    result = run(model, model.cost, solver, default, time_limit, mip_gap)
     periods = list(model.T)
     f_sj = var_array(model.F_sj, range(len(dyn.source_arcs)), periods).T
     f_jp = var_array(model.F_jp, range(len(dyn.product_arcs)), periods).T
@@ -212,7 +274,12 @@ def solve(
             buy=_fraction(tau, dyn.tau0[periods]),
             sell=_fraction(delta, dyn.delta0[periods]),
         ),
-        details={"solver": result.solver, "gap": result.gap, "start": periods[0]},
+        details={
+            "solver": result.solver,
+            "gap": result.gap,
+            "start": periods[0],
+            "model": "single-source restriction" if single_source else "full space",
+        },
     )
 
 
