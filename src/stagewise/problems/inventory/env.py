@@ -85,11 +85,15 @@ class InvMgmtDynamics(Dynamics):
         size = n_nodes + int(self.slots.sum()) + 2 + self.window + 1
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
         self.forecast_rows = self.forecast[None, :]
+        self.rows = np.zeros(1, dtype=np.int64)
         # Forecast padded with zeros beyond T, so the window of any t is one slice.
         self.padded_forecast = np.concatenate([self.forecast, np.zeros(self.window + 1)])
         self.k = SimpleNamespace(
             into=self.into,
             out_of=self.out_of,
+            out_of_t=np.ascontiguousarray(self.out_of.T),
+            tiny=as_operand(1e-300),
+            route_costs=np.stack([self.raw_price, self.operating], axis=1),
             node_yield=as_operand(self.node_yield),
             capacity=as_operand(self.capacity),
             place=as_operand(self.place),
@@ -160,30 +164,38 @@ class InvMgmtDynamics(Dynamics):
         consumed = (order @ k.out_of) / k.node_yield
         limit = k.ship_fraction * room
         short = consumed - limit
-        cut = np.where(short > ZERO, limit / np.maximum(consumed, 1e-300), ONE)
-        order = order * (1.0 - (1.0 - cut) @ k.out_of.T)
+        cut = np.where(short > ZERO, limit / np.maximum(consumed, k.tiny), ONE)
+        order = order * (ONE - (ONE - cut) @ k.out_of_t)
         left = room - consumed * cut
         # Stock above the node's capacity does not fit and is lost (upper bound inv_capacity).
         over = left - k.capacity
         stock_next = np.minimum(left, k.capacity)
-        pipe_next = np.concatenate([pipe[:, :, 1:], np.zeros_like(pipe[:, :, :1])], axis=2)
-        pipe_next = pipe_next + order[:, :, None] * k.place
-        backlog_next = backlog + state["pending"] - sales
+        if self.max_lead == 1:  # every order arrives next period: the pipeline is the orders
+            pipe_next = order[:, :, None]
+            in_transit = order
+        else:
+            pipe_next = np.concatenate([pipe[:, :, 1:], np.zeros_like(pipe[:, :, :1])], axis=2)
+            pipe_next = pipe_next + order[:, :, None] * k.place
+            in_transit = np.add.reduce(pipe_next, axis=2)
+        pending = state["pending"]
+        backlog_next = backlog + pending - sales
         t = state["t"]
+        paid = order @ k.route_costs  # [n, 2]: raw purchases, operating
         terms = {
             "revenue": k.price * sales,
-            "procurement": -(order @ k.raw_price),
-            "operating": -(order @ k.operating),
-            "holding": -(stock_next @ k.holding + pipe_next.sum(axis=2) @ k.transit_holding),
+            "procurement": -paid[:, 0],
+            "operating": -paid[:, 1],
+            "holding": -(stock_next @ k.holding + in_transit @ k.transit_holding),
             "backlog": -k.backlog_penalty * backlog_next,
         }
         demand = state["demand"]
+        rows = self.rows if t.shape[0] == 1 else np.arange(t.shape[0])
         next_state = {
             "t": t + k.one_period,
             "on_hand": stock_next,
             "pipeline": pipe_next,
             "backlog": backlog_next,
-            "pending": demand[np.arange(t.shape[0]), t],
+            "pending": demand[rows, t],
             "sales": sales,
             "demand": demand,
         }
@@ -198,8 +210,8 @@ class InvMgmtDynamics(Dynamics):
             state=next_state,
             reward=reward,
             costs={
-                "shipment": k.penalty * np.where(short > k.tol, short, ZERO).sum(axis=1),
-                "on_hand": k.penalty * np.where(over > k.tol, over, ZERO).sum(axis=1),
+                "shipment": k.penalty * np.add.reduce(np.where(short > k.tol, short, ZERO), axis=1),
+                "on_hand": k.penalty * np.add.reduce(np.where(over > k.tol, over, ZERO), axis=1),
             },
             reward_terms=terms,
             terminated=next_state["t"] >= k.horizon,
