@@ -148,7 +148,8 @@ class BlendingDynamics(Dynamics):
         k = self.k
         under = low - new
         violation = np.maximum(new - high, under)
-        cost = np.where(violation > k.eps, k.bound_base + k.penalty_bound * violation, ZERO)
+        # Multiplying by the mask is np.where(mask, cost, 0) at a third of its price.
+        cost = (k.bound_base + k.penalty_bound * violation) * (violation > k.eps)
         return np.add.reduce(cost, axis=1), under > k.eps
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
@@ -165,11 +166,12 @@ class BlendingDynamics(Dynamics):
         if repair != "none":
             s_above = new_s - k.s_high > k.eps
             if repair == "prop":
-                tau = np.where(s_above, np.minimum(k.s_high + out_s - I_s, tau_max), tau)
-                keep = np.where(s_below, (I_s + tau - k.s_low) / np.maximum(out_s, k.tiny), ONE)
+                tau = tau + s_above * (np.minimum(k.s_high + out_s - I_s, tau_max) - tau)
+                share = (I_s + tau - k.s_low) / np.maximum(out_s, k.tiny)
+                keep = ONE + s_below * (share - ONE)
             else:
-                tau = np.where(s_above, ZERO, tau)
-                keep = np.where(s_below, ZERO, ONE)
+                tau = tau * ~s_above
+                keep = ~s_below
             f_sj = f_sj * (keep @ k.sj_from_t)
             out_s = f_sj @ k.sj_from
         I_s = np.minimum(np.maximum(I_s + tau - out_s, k.s_low), k.s_high)
@@ -178,23 +180,23 @@ class BlendingDynamics(Dynamics):
         out_j = f_jp @ k.jp_from
         both = (inflow > k.eps) & (out_j > k.eps)
         if repair != "none":
-            f_jp = f_jp * (np.where(both, ZERO, ONE) @ k.jp_from_t)
+            f_jp = f_jp * (~both @ k.jp_from_t)
             out_j = f_jp @ k.jp_from
         # 3. Blenders: a shipment beyond the stock is scaled (prop) or dropped (disable).
         held = I_j + inflow
         blender_cost, j_below = self._bound_cost(held - out_j, k.j_low, k.j_high)
         if repair != "none":
             share = (held - k.j_low) / np.maximum(out_j, k.tiny) if repair == "prop" else ZERO
-            f_jp = f_jp * (np.where(j_below, share, ONE) @ k.jp_from_t)
+            f_jp = f_jp * ((ONE + j_below * (share - ONE)) @ k.jp_from_t)
             out_j = f_jp @ k.jp_from
         I_j_next = np.minimum(np.maximum(held - out_j, k.j_low), k.j_high)
         # 4. Product tanks: a sale beyond the stock is cut (prop) or dropped (disable).
         stocked = I_p + f_jp @ k.jp_to
         product_cost, p_below = self._bound_cost(stocked - delta, k.p_low, k.p_high)
         if repair == "prop":
-            delta = np.where(p_below, stocked - k.p_low, delta)
+            delta = delta + p_below * (stocked - k.p_low - delta)
         elif repair == "disable":
-            delta = np.where(p_below, ZERO, delta)
+            delta = delta * ~p_below
         I_p = np.minimum(np.maximum(stocked - delta, k.p_low), k.p_high)
         # 5. Properties (A.5.4 step 5): what stays of the old content, at its property, mixed
         # with the inflows at the sources' properties.
@@ -202,7 +204,7 @@ class BlendingDynamics(Dynamics):
         kept = np.maximum(I_j - out_j, ZERO)
         carried = (f_sj @ k.sj_property).reshape(C.shape)
         blend = (C * kept[:, :, None] + carried) / np.maximum(kept + inflow, k.eps)[:, :, None]
-        C_next = np.where((I_j_next >= k.eps)[:, :, None], blend, ZERO)
+        C_next = blend * (I_j_next >= k.eps)[:, :, None]
         # 6. Property cost (A.5.5 C^Q): each (j, q, p) shipped outside the product's spec.
         # Shipments leave at the blender's property before this period's mixing.
         shipped = C[:, self.jp_blender, :]

@@ -164,7 +164,7 @@ class InvMgmtDynamics(Dynamics):
         consumed = (order @ k.out_of) / k.node_yield
         limit = k.ship_fraction * room
         short = consumed - limit
-        cut = np.where(short > ZERO, limit / np.maximum(consumed, k.tiny), ONE)
+        cut = np.minimum(limit / np.maximum(consumed, k.tiny), ONE)  # 1 where within the limit
         order = order * (ONE - (ONE - cut) @ k.out_of_t)
         left = room - consumed * cut
         # Stock above the node's capacity does not fit and is lost (upper bound inv_capacity).
@@ -210,8 +210,8 @@ class InvMgmtDynamics(Dynamics):
             state=next_state,
             reward=reward,
             costs={
-                "shipment": k.penalty * np.add.reduce(np.where(short > k.tol, short, ZERO), axis=1),
-                "on_hand": k.penalty * np.add.reduce(np.where(over > k.tol, over, ZERO), axis=1),
+                "shipment": k.penalty * np.add.reduce(short * (short > k.tol), axis=1),
+                "on_hand": k.penalty * np.add.reduce(over * (over > k.tol), axis=1),
             },
             reward_terms=terms,
             terminated=next_state["t"] >= k.horizon,
