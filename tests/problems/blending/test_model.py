@@ -86,3 +86,10 @@ def test_large_instance_reaches_the_sell_everything_bound() -> None:
     record = replay(env, solution.plan, seed=0)
     assert abs(record.reward - 12620.0) <= 1e-6 * 12620.0
     assert record.cost == 0.0
+
+
+def test_a_full_solve_stopped_early_falls_back_on_the_restriction() -> None:
+    stopped = solve(time_limit=0.01)
+    assert stopped.status == "time_limit" and stopped.objective >= 1200.0 - 1e-6
+    record = replay(gym.make("stagewise/Blending-v0"), stopped.plan, seed=0)
+    assert record.reward == pytest.approx(stopped.objective, rel=1e-6) and record.cost == 0.0

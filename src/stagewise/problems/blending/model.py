@@ -246,11 +246,60 @@ def solve(
         time_limit: seconds.
         mip_gap: relative gap at which the solver stops.
         single_source: solve the linear one-source-per-blender restriction instead (MILP,
-            HiGHS by default): a feasible plan and a lower bound where SCIP stalls
-            (``instance="large"``).
+            HiGHS by default): a feasible plan and a lower bound. When the full model stops
+            before optimality (``time_limit``) from empty blenders, the restriction is solved
+            too (without a time limit) and the better plan returned, with the full model's
+            bound.
         overrides: config fields, e.g. ``instance="large"``.
     """
     cfg = load_config(BlendingConfig, config, overrides)
+    fallback = not single_source and _blenders_empty(cfg, state)
+    try:
+        solution = _solve_model(cfg, state, horizon, solver, time_limit, mip_gap, single_source)
+    except RuntimeError:  # stopped without any feasible plan
+        if not fallback:
+            raise
+        solution = None
+    if not fallback or (solution is not None and solution.status == "optimal"):
+        return solution
+    # The full model stopped early (e.g. the large instance): the linear restriction, solved
+    # without a time limit, often has a better plan; keep it with the full model's bound.
+    restricted = _solve_model(cfg, state, horizon, None, None, mip_gap, True)
+    if solution is not None and restricted.objective <= solution.objective:
+        return solution
+    bound = None if solution is None else solution.bound
+    proven = bound is not None and restricted.objective >= bound - 1e-6
+    status = "optimal" if proven else "time_limit"
+    restricted.details.update(
+        model="full space bound, single-source incumbent",
+        gap=None
+        if bound is None
+        else (bound - restricted.objective) / max(1.0, restricted.objective),
+    )
+    return Solution(
+        objective=restricted.objective,
+        status=status,
+        solve_time=(0.0 if solution is None else solution.solve_time) + restricted.solve_time,
+        bound=bound,
+        plan=restricted.plan,
+        details=restricted.details,
+    )
+
+
+def _blenders_empty(config: BlendingConfig, state: dict[str, Any] | None) -> bool:
+    return state is None or not np.any(np.asarray(state["I_j"]) > config.eps)
+
+
+def _solve_model(
+    cfg: BlendingConfig,
+    state: dict[str, Any] | None,
+    horizon: int | None,
+    solver: str | None,
+    time_limit: float | None,
+    mip_gap: float,
+    single_source: bool,
+) -> Solution:
+    """One solve of the full model or of the single-source restriction."""
     dyn = BlendingDynamics(cfg)
     model = build_model(cfg, state, horizon, single_source)
     default = "highs" if single_source else DEFAULT_SOLVER
