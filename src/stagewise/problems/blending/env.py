@@ -114,8 +114,14 @@ class BlendingDynamics(Dynamics):
             n_sources=n_s,
             inventory_scale=np.concatenate([self.bounds[x][1] for x in "sjp"]),
             property_scale=np.tile(self.property_scale, n_j),
-            arc_lb=as_operand(self.arc_lb - c.eps),
-            arc_ub=as_operand(self.arc_ub + c.eps),
+            arc_lb=as_operand((self.arc_lb - c.eps).ravel()),
+            arc_ub=as_operand((self.arc_ub + c.eps).ravel()),
+            # arc_property[j Q + q, a Q + q] = 1 where arc a leaves blender j: C -> shipped C.
+            arc_property=np.kron(self.jp_from.T, np.eye(n_q)),
+            arc_repeat=np.kron(np.eye(len(self.product_arcs)), np.ones((1, n_q))),
+            ones_arc_property=np.ones(len(self.product_arcs) * n_q),
+            ones_blender=np.ones(n_j),
+            ones={size: np.ones(size) for size in (n_s, n_j, n_p)},
             horizon=np.asarray(self.horizon, np.int64),
             one_period=np.ones((), np.int64),
         )
@@ -150,7 +156,8 @@ class BlendingDynamics(Dynamics):
         violation = np.maximum(new - high, under)
         # Multiplying by the mask is np.where(mask, cost, 0) at a third of its price.
         cost = (k.bound_base + k.penalty_bound * violation) * (violation > k.eps)
-        return np.add.reduce(cost, axis=1), under > k.eps
+        # A product with a ones vector: cheaper than a reduction along a short last axis.
+        return cost @ k.ones[cost.shape[1]], under > k.eps
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
         k, repair = self.k, self.strategy
@@ -207,9 +214,11 @@ class BlendingDynamics(Dynamics):
         C_next = blend * (I_j_next >= k.eps)[:, :, None]
         # 6. Property cost (A.5.5 C^Q): each (j, q, p) shipped outside the product's spec.
         # Shipments leave at the blender's property before this period's mixing.
-        shipped = C[:, self.jp_blender, :]
+        # As flat [n, A_jp * Q] arrays: matrix products with one-hot matrices are cheaper than
+        # fancy indexing and boolean reductions over a batch.
+        shipped = C.reshape(C.shape[0], -1) @ k.arc_property
         off_spec = (shipped < k.arc_lb) | (shipped > k.arc_ub)
-        off_spec &= (f_jp > k.eps)[:, :, None]
+        off_spec_shipped = (off_spec * ((f_jp > k.eps) @ k.arc_repeat)) @ k.ones_arc_property
         sales = delta @ k.sale_price
         purchases = -(tau @ k.buy_price)
         flows = self._flow_cost(f_sj, f_jp)
@@ -227,8 +236,8 @@ class BlendingDynamics(Dynamics):
                 "source_bound": source_cost,
                 "blender_bound": blender_cost,
                 "product_bound": product_cost,
-                "in_out": k.penalty_in_out * np.add.reduce(both, axis=1),
-                "property": k.penalty_property * np.add.reduce(off_spec, axis=(1, 2)),
+                "in_out": k.penalty_in_out * (both @ k.ones_blender),
+                "property": k.penalty_property * off_spec_shipped,
             },
             reward_terms={"sales": sales, "purchases": purchases, "flows": flows},
             terminated=next_state["t"] >= k.horizon,

@@ -93,6 +93,7 @@ class InvMgmtDynamics(Dynamics):
             out_of=self.out_of,
             out_of_t=np.ascontiguousarray(self.out_of.T),
             tiny=as_operand(1e-300),
+            ones_nodes=np.ones(n_nodes),
             route_costs=np.stack([self.raw_price, self.operating], axis=1),
             node_yield=as_operand(self.node_yield),
             capacity=as_operand(self.capacity),
@@ -210,8 +211,9 @@ class InvMgmtDynamics(Dynamics):
             state=next_state,
             reward=reward,
             costs={
-                "shipment": k.penalty * np.add.reduce(short * (short > k.tol), axis=1),
-                "on_hand": k.penalty * np.add.reduce(over * (over > k.tol), axis=1),
+                # Products with a ones vector: cheaper than reductions along a short last axis.
+                "shipment": k.penalty * ((short * (short > k.tol)) @ k.ones_nodes),
+                "on_hand": k.penalty * ((over * (over > k.tol)) @ k.ones_nodes),
             },
             reward_terms=terms,
             terminated=next_state["t"] >= k.horizon,
