@@ -121,7 +121,9 @@ class BlendingDynamics(Dynamics):
             arc_repeat=np.kron(np.eye(len(self.product_arcs)), np.ones((1, n_q))),
             ones_arc_property=np.ones(len(self.product_arcs) * n_q),
             ones_blender=np.ones(n_j),
-            ones={size: np.ones(size) for size in (n_s, n_j, n_p)},
+            tank_low=as_operand(np.concatenate([self.bounds[x][0] for x in "sjp"])),
+            tank_high=as_operand(np.concatenate([self.bounds[x][1] for x in "sjp"])),
+            families=np.repeat(np.eye(3), [n_s, n_j, n_p], axis=0),
             horizon=np.asarray(self.horizon, np.int64),
             one_period=np.ones((), np.int64),
         )
@@ -146,18 +148,15 @@ class BlendingDynamics(Dynamics):
             "C": np.zeros((n, len(self.config.blenders), len(self.config.properties))),
         }
 
-    def _bound_cost(
-        self, new: np.ndarray, low: np.ndarray, high: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """A.5.5 bound cost ``sum lambda_B (lambda_0,B + violation)`` over the tanks outside
-        their bounds, and the mask of the tanks below their lower bound."""
+    def _bound_costs(self, new: np.ndarray) -> np.ndarray:
+        """A.5.5 bound costs ``[n, 3]`` (sources, blenders, products): ``lambda_B (lambda_0,B +
+        violation)`` summed over the tanks whose new inventory ``[n, S + J + P]`` is outside
+        their bounds."""
         k = self.k
-        under = low - new
-        violation = np.maximum(new - high, under)
-        # Multiplying by the mask is np.where(mask, cost, 0) at a third of its price.
-        cost = (k.bound_base + k.penalty_bound * violation) * (violation > k.eps)
-        # A product with a ones vector: cheaper than a reduction along a short last axis.
-        return cost @ k.ones[cost.shape[1]], under > k.eps
+        violation = np.maximum(new - k.tank_high, k.tank_low - new)
+        # Multiplying by the mask is np.where(mask, cost, 0) at a third of its price; the
+        # product with the tank -> family matrix sums each family.
+        return ((k.bound_base + k.penalty_bound * violation) * (violation > k.eps)) @ k.families
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
         k, repair = self.k, self.strategy
@@ -169,7 +168,7 @@ class BlendingDynamics(Dynamics):
         # 1. Source tanks: a purchase beyond the tank is cut, a draw beyond the stock scaled.
         out_s = f_sj @ k.sj_from
         new_s = I_s + tau - out_s
-        source_cost, s_below = self._bound_cost(new_s, k.s_low, k.s_high)
+        s_below = k.s_low - new_s > k.eps
         if repair != "none":
             s_above = new_s - k.s_high > k.eps
             if repair == "prop":
@@ -191,7 +190,8 @@ class BlendingDynamics(Dynamics):
             out_j = f_jp @ k.jp_from
         # 3. Blenders: a shipment beyond the stock is scaled (prop) or dropped (disable).
         held = I_j + inflow
-        blender_cost, j_below = self._bound_cost(held - out_j, k.j_low, k.j_high)
+        new_j = held - out_j
+        j_below = k.j_low - new_j > k.eps
         if repair != "none":
             share = (held - k.j_low) / np.maximum(out_j, k.tiny) if repair == "prop" else ZERO
             f_jp = f_jp * ((ONE + j_below * (share - ONE)) @ k.jp_from_t)
@@ -199,7 +199,8 @@ class BlendingDynamics(Dynamics):
         I_j_next = np.minimum(np.maximum(held - out_j, k.j_low), k.j_high)
         # 4. Product tanks: a sale beyond the stock is cut (prop) or dropped (disable).
         stocked = I_p + f_jp @ k.jp_to
-        product_cost, p_below = self._bound_cost(stocked - delta, k.p_low, k.p_high)
+        new_p = stocked - delta
+        p_below = k.p_low - new_p > k.eps
         if repair == "prop":
             delta = delta + p_below * (stocked - k.p_low - delta)
         elif repair == "disable":
@@ -219,6 +220,7 @@ class BlendingDynamics(Dynamics):
         shipped = C.reshape(C.shape[0], -1) @ k.arc_property
         off_spec = (shipped < k.arc_lb) | (shipped > k.arc_ub)
         off_spec_shipped = (off_spec * ((f_jp > k.eps) @ k.arc_repeat)) @ k.ones_arc_property
+        bound_costs = self._bound_costs(np.concatenate([new_s, new_j, new_p], axis=1))
         sales = delta @ k.sale_price
         purchases = -(tau @ k.buy_price)
         flows = self._flow_cost(f_sj, f_jp)
@@ -233,9 +235,9 @@ class BlendingDynamics(Dynamics):
             state=next_state,
             reward=sales + purchases + flows,
             costs={
-                "source_bound": source_cost,
-                "blender_bound": blender_cost,
-                "product_bound": product_cost,
+                "source_bound": bound_costs[:, 0],
+                "blender_bound": bound_costs[:, 1],
+                "product_bound": bound_costs[:, 2],
                 "in_out": k.penalty_in_out * (both @ k.ones_blender),
                 "property": k.penalty_property * off_spec_shipped,
             },
