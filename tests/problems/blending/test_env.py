@@ -178,6 +178,13 @@ def test_spaces_of_both_instances() -> None:
     assert large.config.illegal_act_handling == "disable"
 
 
+def test_flow_limit_is_the_instances_own_total_availability() -> None:
+    """Published bug: F^max came from the Table-1 defaults (120) for every config."""
+    assert BlendingEnv().dynamics.flow_max == 120.0
+    assert BlendingEnv(instance="large").dynamics.flow_max == 573.0
+    assert BlendingEnv(instance="large", max_flow=50.0).codec.high[0] == 50.0
+
+
 @pytest.mark.parametrize(
     ("name", "strategy"),
     [("prop", "prop"), ("disable", "disable"), ("no", "none")],
