@@ -96,7 +96,7 @@ def problem_or_fail(name: str) -> ProblemSpec:
     except KeyError as err:
         fail(str(err.args[0]))
         raise
-    if name.strip() not in {spec.slug, spec.name, spec.env_id, spec.name.lower()}:
+    if name.strip() not in {spec.slug, spec.name, spec.env_id, spec.name.lower(), *spec.aliases}:
         note(f"{name!r} taken as {spec.slug}")
     return spec
 

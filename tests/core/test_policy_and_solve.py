@@ -21,8 +21,13 @@ def test_problems_lists_capacity_expansion_with_a_description() -> None:
 def test_a_unique_first_word_of_a_slug_names_the_problem() -> None:
     assert get_problem("copper").slug == "copper-blending"
     assert get_problem("capacity").slug == "capacity-expansion"
-    with pytest.raises(KeyError, match="unknown problem 'blending'"):
-        get_problem("blending")
+    assert get_problem("grid").slug == "grid-storage"
+    # an exact slug wins over the first word of another slug
+    assert get_problem("blending").slug == "blending"
+
+
+def test_aliases_name_their_problem() -> None:
+    assert get_problem("invmgmt").slug == "inventory"
 
 
 def test_replay_sums_the_plan_rewards_and_reports_zero_cost_for_a_feasible_plan() -> None:

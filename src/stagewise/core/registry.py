@@ -32,6 +32,7 @@ class ProblemSpec:
             ``stagewise reproduce --help`` and when a reproduction starts.
         plot: import path of ``plot(solution, config, out_dir) -> list[Path]``, if any.
         stochastic: whether episodes from different seeds differ (used by the contract tests).
+        aliases: other CLI names accepted for the problem (``invmgmt`` for ``inventory``).
     """
 
     name: str
@@ -44,6 +45,7 @@ class ProblemSpec:
     reproduce_help: str = ""
     plot: str | None = None
     stochastic: bool = True
+    aliases: tuple[str, ...] = ()
 
     @property
     def env_id(self) -> str:
@@ -93,7 +95,7 @@ def get_problem(name: str) -> ProblemSpec:
     (``copper`` for ``copper-blending``)."""
     key = name.strip()
     for spec in _PROBLEMS.values():
-        if key in {spec.slug, spec.name, spec.env_id, spec.name.lower()}:
+        if key in {spec.slug, spec.name, spec.env_id, spec.name.lower(), *spec.aliases}:
             return spec
     by_first_word = [s for s in _PROBLEMS.values() if s.slug.split("-")[0] == key]
     if len(by_first_word) == 1:

@@ -2,10 +2,12 @@
 
 from stagewise.problems import (  # noqa: F401
     asu,
+    blending,
     capacity_expansion,
     copper_blending,
     grid_storage,
     gtep,
+    inventory,
     rtn,
     sched_maint,
     stn,
