@@ -29,10 +29,11 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
+from stagewise.core.config import load_config
 from stagewise.core.env import State
 from stagewise.core.production_scheduling.network import Network
 from stagewise.core.pyomo_tools import plan_from_arrays, run
-from stagewise.core.solve import Solution
+from stagewise.core.solve import PlanPolicy, Solution
 
 DEFAULT_SOLVER = "highs"
 DEFAULT_GAP = 1e-9
@@ -194,6 +195,51 @@ def solve_network(
         plan=plan_from_arrays(len(periods), batch=batch),
         details={"solver": result.solver, "gap": result.gap, "start": periods[0]},
     )
+
+
+def solve_config(
+    config_model: type,
+    config: Any = None,
+    *,
+    state: State | None = None,
+    horizon: int | None = None,
+    demand: np.ndarray | None = None,
+    solver: str | None = None,
+    time_limit: float | None = None,
+    mip_gap: float = DEFAULT_GAP,
+    **overrides: Any,
+) -> Solution:
+    """Optimal batches of the network a problem config describes (objective = episode
+    reward of the periods planned).
+
+    Args:
+        config_model: the problem's config class (RTN or STN); it builds the network.
+        config: path, dict or config (``None``: the shipped hard case study).
+        state: physical environment state to plan from (``info["state"]``; default: the start).
+        horizon: periods to plan (default: to the end of the episode).
+        demand: ``[T, P]`` demand to plan against (default: the config's), e.g. a forecast.
+        solver: ``"highs"`` (default), ``"scip"``, ``"gurobi"`` or another MILP solver.
+        time_limit: seconds.
+        mip_gap: relative optimality gap at which the solver stops.
+        overrides: config fields, e.g. ``case="easy"``.
+    """
+    network = load_config(config_model, config, overrides).network()
+    solution = solve_network(
+        network, state, horizon, demand, solver=solver, time_limit=time_limit, mip_gap=mip_gap
+    )
+    solution.details["pairs"] = ", ".join(network.pairs)
+    return solution
+
+
+def optimal_policy(env: Any) -> PlanPolicy:
+    """Solve the environment's configuration and replay the optimal plan."""
+    config = env.unwrapped.config
+    return PlanPolicy(solve_config(type(config), config).plan)
+
+
+def mpc_policy(env: Any, horizon: int = 10) -> NetworkMPC:
+    """Re-plan ``horizon`` periods (default 10) from the current state every period."""
+    return NetworkMPC(horizon)
 
 
 class NetworkMPC:
