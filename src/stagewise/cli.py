@@ -529,6 +529,11 @@ def bench(
     cpus_per_job: float = typer.Option(
         1.0, min=0.01, help="CPUs Ray reserves per job (ray backend; jobs use one torch thread)"
     ),
+    profile: str | None = typer.Option(
+        None,
+        help="a profile of the grid (its `profiles:`), e.g. quick; runs go to EXPERIMENT-PROFILE",
+    ),
+    quick: bool = typer.Option(False, "--quick", help="the grid's quick profile (--profile quick)"),
 ) -> None:
     """Run a benchmark grid; complete runs are skipped, interrupted ones resume.
 
@@ -543,7 +548,7 @@ def bench(
     experiment = root
     failed: list[str] = []
     try:
-        grid = load_grid(grid_file)
+        grid = load_grid(grid_file, "quick" if quick else profile)
         experiment = root / grid.experiment
         # one bench per experiment at a time; each run folder is locked by its job too
         with FolderLock(experiment, purpose="stagewise bench"):

@@ -67,9 +67,17 @@ class ProblemEntry(_Strict):
         pattern=r"^[A-Za-z0-9_.-]+$",
         description="case name in run folders and the report (default: the problem slug)",
     )
+    steps: int | None = Field(
+        None,
+        ge=1,
+        description="training steps of every agent on this problem (over agents[].steps)",
+    )
     hp: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="agent name -> settings for this problem, over the agent entry's hp",
+    )
+    baselines: list[str] = Field(
+        default_factory=list, description="named policies of this problem, beside the grid's"
     )
 
     @property
@@ -88,6 +96,16 @@ class EvaluationSpec(_Strict):
     seed: int = Field(10_000, ge=0)
 
 
+class Profile(_Strict):
+    """A named lighter (or heavier) setting of a grid: its runs live in
+    ``<experiment>-<profile>`` so they never mix with the full grid's."""
+
+    seeds: list[int] | None = None
+    evaluation: EvaluationSpec | None = None
+    max_steps: int | None = Field(None, ge=1, description="cap on every run's training steps")
+    problems: list[str] | None = Field(None, description="only these cases (labels or slugs)")
+
+
 class Grid(_Strict):
     """A benchmark grid (see the module docstring)."""
 
@@ -97,10 +115,35 @@ class Grid(_Strict):
     seeds: list[int] = Field(default_factory=lambda: [0])
     baselines: list[str] = Field(default_factory=list)
     evaluation: EvaluationSpec = Field(default_factory=EvaluationSpec)
+    profiles: dict[str, Profile] = Field(default_factory=dict)
+    max_steps: int | None = Field(None, ge=1, description="cap on every run's training steps")
+
+    def with_profile(self, name: str) -> Grid:
+        """This grid under profile ``name`` (a :class:`ConfigError` naming the known ones)."""
+        if name not in self.profiles:
+            known = ", ".join(sorted(self.profiles)) or "none"
+            raise ConfigError([f"no profile {name!r}; this grid has {known}"])
+        profile = self.profiles[name]
+        problems = self.problems
+        if profile.problems is not None:
+            problems = [
+                p for p in problems if p.case in profile.problems or p.name in profile.problems
+            ]
+        return self.model_copy(
+            update={
+                "experiment": f"{self.experiment}-{name}",
+                "problems": problems,
+                "seeds": profile.seeds if profile.seeds is not None else self.seeds,
+                "evaluation": profile.evaluation or self.evaluation,
+                "max_steps": profile.max_steps or self.max_steps,
+                "profiles": {},
+            }
+        )
 
 
-def load_grid(path: str | Path) -> Grid:
-    """Parse and validate a grid file; unknown problems, agents or policies are errors."""
+def load_grid(path: str | Path, profile: str | None = None) -> Grid:
+    """Parse and validate a grid file (under ``profile``, if given); unknown problems,
+    agents, policies or profiles are errors."""
     data = read_config_file(path)
     try:
         grid = Grid.model_validate(data)
@@ -108,6 +151,11 @@ def load_grid(path: str | Path) -> Grid:
         lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()]
         raise ConfigError(lines, str(path)) from None
     _check_names(grid, str(path))
+    if profile is not None:
+        try:
+            grid = grid.with_profile(profile)
+        except ConfigError as err:
+            raise ConfigError(err.problems, str(path)) from None
     return grid
 
 
@@ -130,8 +178,9 @@ def _check_names(grid: Grid, origin: str) -> None:
         raise ConfigError(
             [f"problems {repeated} appear twice: give each entry its own label"], origin
         )
-    for spec in problems:
-        missing = [b for b in grid.baselines if b != "random" and b not in spec.policies]
+    for entry, spec in zip(grid.problems, problems, strict=True):
+        wanted = [*grid.baselines, *entry.baselines]
+        missing = [b for b in wanted if b != "random" and b not in spec.policies]
         if missing:
             raise ConfigError([f"{spec.slug} has no policy {missing}"], origin)
 
@@ -155,7 +204,7 @@ def grid_jobs(grid: Grid, root: Path) -> list[Job]:
         cfg = problem_config(spec.slug, problem.config)
         case, config = problem.case, cfg.model_dump()
         common = {"problem": spec.slug, "case": case, "config": problem.config}
-        for baseline in grid.baselines:
+        for baseline in dict.fromkeys([*grid.baselines, *problem.baselines]):
             run_dir = root / grid.experiment / case / baseline
             kwargs = {**common, "policy": baseline, "run_dir": str(run_dir)}
             record = method_record(spec.slug, config, baseline, "baseline")
@@ -189,7 +238,7 @@ def _agent_jobs(
         return [(run_dir, record, job)]
     jobs = []
     for seed in grid.seeds:
-        values = _agent_values(problem, agent, seed)
+        values = _agent_values(problem, agent, seed, grid.max_steps)
         settings = _agent_settings(agent.name, values)
         record = agent_record(common["problem"], config, agent.name, seed, settings)
         run_dir = root / grid.experiment / problem.case / agent.name / f"seed{seed}"
@@ -200,11 +249,19 @@ def _agent_jobs(
     return jobs
 
 
-def _agent_values(problem: ProblemEntry, agent: AgentEntry, seed: int) -> dict[str, Any]:
-    """The agent's settings for one run: its entry's hp, the problem's hp for it, the seed."""
-    values = {**agent.hp, **problem.hp.get(agent.name, {}), "seed": seed}
-    if agent.steps is not None:
-        values["total_steps"] = agent.steps
+def _agent_values(
+    problem: ProblemEntry, agent: AgentEntry, seed: int, max_steps: int | None = None
+) -> dict[str, Any]:
+    """The agent's settings for one run: its entry's hp and steps, the problem's steps and
+    hp for it (in that order of precedence, last wins), the seed, the grid's step cap."""
+    values = dict(agent.hp)
+    for steps in (agent.steps, problem.steps):
+        if steps is not None:
+            values["total_steps"] = steps
+    values |= problem.hp.get(agent.name, {})
+    values["seed"] = seed
+    if max_steps is not None:
+        values["total_steps"] = min(values.get("total_steps", max_steps), max_steps)
     return values
 
 

@@ -1,0 +1,66 @@
+"""The study grids: every case study of the paper's Tables 1 and 2, the six safe agents,
+budgets within the paper's, and a quick profile that runs apart from the full grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stagewise.bench.grid import grid_jobs, load_grid
+from stagewise.bench.paper import paper_results
+from stagewise.core.config import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+GRIDS = {
+    1: ROOT / "benchmarks" / "safeor_table1.yaml",
+    2: ROOT / "benchmarks" / "safeor_table2.yaml",
+}
+SAFE_AGENTS = {"cpo", "trpo-lag", "p3o", "crpo", "ddpg-lag", "ppo-lag"}
+
+
+def test_the_two_grids_cover_every_case_of_the_papers_tables() -> None:
+    cases = {p.case for table in (1, 2) for p in load_grid(GRIDS[table]).problems}
+    assert cases == set(paper_results()["cases"])
+
+
+@pytest.mark.parametrize("table", [1, 2])
+def test_grid_runs_six_safe_agents_on_three_seeds_within_the_papers_budget(
+    table: int, tmp_path: Path
+) -> None:
+    grid = load_grid(GRIDS[table])
+    assert {a.name for a in grid.agents} == SAFE_AGENTS and grid.seeds == [0, 1, 2]
+    assert grid.evaluation.episodes == 10 and "optimal" in grid.baselines
+    paper = paper_results()["cases"]
+    for problem in grid.problems:
+        case = paper[problem.case]
+        if "episodes_per_epoch" in case:
+            assert problem.steps <= case["episodes_per_epoch"] * case["horizon"] * 100
+    jobs = grid_jobs(grid, tmp_path)  # every agent setting validates before any job
+    assert len(jobs) == len(grid.problems) * (6 * 3 + 2) + sum(
+        len(p.baselines) for p in grid.problems
+    )
+
+
+def test_quick_profile_is_one_seed_capped_and_kept_apart(tmp_path: Path) -> None:
+    quick = load_grid(GRIDS[1], "quick")
+    assert quick.experiment == "safeor-table1-quick" and quick.seeds == [0]
+    train = [j for j in grid_jobs(quick, tmp_path) if j.fn.__name__ == "train_and_evaluate"]
+    assert len(train) == 9 * 6
+    assert max(j.kwargs["settings"]["total_steps"] for j in train) == 20000
+
+
+def test_an_unknown_profile_names_the_known_ones(tmp_path: Path) -> None:
+    path = tmp_path / "g.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "experiment": "x",
+                "problems": [{"name": "gtep"}],
+                "profiles": {"quick": {"seeds": [0]}},
+            }
+        )
+    )
+    with pytest.raises(ConfigError, match="no profile 'fast'; this grid has quick"):
+        load_grid(path, "fast")
