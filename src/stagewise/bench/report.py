@@ -155,6 +155,8 @@ def fmt(value: Any) -> str:
         return "-"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
+    if isinstance(value, int) or (value.is_integer() and abs(value) < 1e9):
+        return str(int(value))
     magnitude = abs(value)
     if magnitude >= 1e9 or (0 < magnitude < 1e-3):
         return f"{value:.3e}"
