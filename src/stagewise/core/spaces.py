@@ -258,6 +258,10 @@ class ActionCodec:
 
 def _capped(excess: np.ndarray) -> np.ndarray:
     """``excess`` with every entry at most :data:`MAX_ACTION_EXCESS` (in place)."""
+    if excess.size == 1:  # the single env: a scalar test is cheaper than a ufunc call
+        if excess.item(0) > MAX_ACTION_EXCESS:
+            excess.fill(MAX_ACTION_EXCESS)
+        return excess
     return np.minimum(excess, MAX_ACTION_EXCESS, out=excess)
 
 
