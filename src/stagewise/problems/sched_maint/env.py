@@ -112,37 +112,42 @@ class SchedMaintDynamics(Dynamics):
         rest, busy = ~asked, tlcm > ZERO
         idle, overdue = ~busy, tslm - mttf
         due = overdue >= ZERO
-        # A.8.5 costs, on the start-of-day state and the decision as asked (boolean masks
-        # times amounts: cheaper than np.where on the step path).
+        # A.8.5 costs, on the start-of-day state and the decision as asked. Masks become
+        # 0/1 floats before they scale an amount: bool x float costs NumPy a slow cast loop.
         fresh = asked & idle  # asking to start a repair
-        duration = k.rho_duration * ((rest & busy) * np.exp(tlcm) + (fresh & (tslm == ZERO)))
-        failure = k.rho_failure * ((rest & due) * np.maximum(overdue, ONE))
-        early = k.rho_early * ((fresh & (cdm == ZERO)) * tslm)
-        ramp = k.rho_ramp * (asked * production)
+        duration = k.rho_duration * (
+            _float(rest & busy) * np.exp(tlcm) + _float(fresh & (tslm == ZERO))
+        )
+        failure = k.rho_failure * (_float(rest & due) * np.maximum(overdue, ONE))
+        early = k.rho_early * (_float(fresh & (cdm == ZERO)) * tslm)
+        asked_f = _float(asked)
+        ramp = k.rho_ramp * (asked_f * production)
         # A.8.4 repairs, in order: maintenance forced at MTTF, refused while cdm = 0,
         # forced while a repair is under way; no production on a maintenance day.
         forced = asked | due
         maintain = (forced & (cdm > ZERO)) | busy
-        produced = ~(forced | maintain) * production
+        working = _float(~(forced | maintain))
+        produced = working * production
         day = np.minimum(state["t"], k.last_day)
         supply = produced @ k.ones + purchase
         gap = np.abs(self.demand[day] - supply)
-        demand_cost = k.rho_demand * ((gap > k.band) * gap)
+        demand_cost = k.rho_demand * (_float(gap > k.band) * gap)
         terms = {
             "electricity": -(produced @ k.energy_per_t) * self.price[day],
             "purchase": -purchase * k.alpha,
         }
         # A repair under way counts down; one starting now has MTTR - 1 days left after
         # today; without maintenance tlcm is 0 (busy forces maintenance).
-        next_tlcm = np.where(busy, tlcm - ONE, maintain * k.mttr_less_one)
-        next_tslm = ~maintain * (tslm + ONE)
+        maintain_f = _float(maintain)
+        next_tlcm = np.where(busy, tlcm - ONE, maintain_f * k.mttr_less_one)
+        next_tslm = (ONE - maintain_f) * (tslm + ONE)
         t = state["t"] + k.one_day
         return Transition(
             state={
                 "t": t,
                 "tslm": next_tslm,
                 "tlcm": next_tlcm,
-                "cdm": (next_tslm >= k.mnrd).astype(np.float64),
+                "cdm": _float(next_tslm >= k.mnrd),
                 "mttf": mttf,
             },
             reward=terms["electricity"] + terms["purchase"],
@@ -217,3 +222,8 @@ class SchedMaintEnv(ConstrainedEnv):
     @classmethod
     def build_dynamics(cls, config: Any) -> SchedMaintDynamics:
         return SchedMaintDynamics(config)
+
+
+def _float(mask: np.ndarray) -> np.ndarray:
+    """A boolean mask as 0/1 floats (cheaper to multiply than the mask itself)."""
+    return mask.astype(np.float64)
