@@ -106,7 +106,7 @@ class CPOUpdate(TrustRegionUpdate):
         actor = self.model.actor
         adv = normalize(batch.adv)
         cost_adv = batch.cost_adv - batch.cost_adv.mean(0)
-        c = (np.asarray(episode_cost) - self.costs.limits) / max(episode_length, 1.0)
+        c = (np.asarray(episode_cost) - self.limits) / max(episode_length, 1.0)
         old = detached_distribution(actor, batch.obs)
         ratio = self.ratio(batch)
         reward_surrogate = (ratio * adv).mean()

@@ -21,7 +21,7 @@ import torch
 
 from stagewise.agents import AgentSpec
 from stagewise.agents.common.actor_critic import ActorPolicy
-from stagewise.agents.common.lagrange import LagrangeMultipliers
+from stagewise.agents.common.lagrange import LagrangeConfig, make_multipliers
 from stagewise.agents.common.onpolicy import (
     OnPolicyConfig,
     PolicyUpdate,
@@ -59,15 +59,8 @@ class TrustRegionConfig(OnPolicyConfig):
 
 
 @dataclass
-class TRPOLagConfig(TrustRegionConfig):
-    """Hyper-parameters of TRPO-Lag."""
-
-    lambda_init: float = 0.0
-    """Initial value of every Lagrange multiplier."""
-    lambda_lr: float = 0.035
-    """Learning rate of the multipliers' optimizer."""
-    lambda_optimizer: str = "adam"
-    """Optimizer of the multipliers (``adam`` or ``sgd``)."""
+class TRPOLagConfig(TrustRegionConfig, LagrangeConfig):
+    """Hyper-parameters of TRPO-Lag (the multipliers' fields are those of :class:`LagrangeConfig`)."""
 
 
 class TrustRegionUpdate(PolicyUpdate):
@@ -116,12 +109,10 @@ class TRPOLagUpdate(TrustRegionUpdate):
 
     def __init__(self, model, cfg: TRPOLagConfig, costs):
         super().__init__(model, cfg, costs)
-        self.multipliers = LagrangeMultipliers(
-            costs.k, cfg.lambda_init, cfg.lambda_lr, cfg.lambda_optimizer
-        )
+        self.multipliers = make_multipliers(costs.k, cfg)
 
     def update(self, batch, episode_cost, episode_length, rng):
-        lam = self.multipliers.update(episode_cost, self.costs.limits)
+        lam = self.multipliers.update(episode_cost, self.limits)
         adv = normalize(lagrangian_advantage(batch, lam))
         old = detached_distribution(self.model.actor, batch.obs)
         surrogate = (self.ratio(batch) * adv).mean()
