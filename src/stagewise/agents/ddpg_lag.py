@@ -27,7 +27,7 @@ from stagewise.agents.common.offpolicy import (
 
 @dataclass
 class DDPGLagConfig(OffPolicyConfig, LagrangeConfig):
-    """Hyper-parameters of DDPG-Lag (the multipliers' fields are those of :class:`LagrangeConfig`)."""
+    """Hyper-parameters of DDPG-Lag (multipliers: :class:`LagrangeConfig`)."""
 
 
 def train(

@@ -27,7 +27,7 @@ from stagewise.agents.ppo import PPOConfig, PPOUpdate
 
 @dataclass
 class PPOLagConfig(PPOConfig, LagrangeConfig):
-    """Hyper-parameters of PPO-Lag (the multipliers' fields are those of :class:`LagrangeConfig`)."""
+    """Hyper-parameters of PPO-Lag (multipliers: :class:`LagrangeConfig`)."""
 
 
 def lagrangian_advantage(batch, lam: np.ndarray) -> torch.Tensor:

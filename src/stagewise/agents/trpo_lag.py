@@ -60,7 +60,7 @@ class TrustRegionConfig(OnPolicyConfig):
 
 @dataclass
 class TRPOLagConfig(TrustRegionConfig, LagrangeConfig):
-    """Hyper-parameters of TRPO-Lag (the multipliers' fields are those of :class:`LagrangeConfig`)."""
+    """Hyper-parameters of TRPO-Lag (multipliers: :class:`LagrangeConfig`)."""
 
 
 class TrustRegionUpdate(PolicyUpdate):

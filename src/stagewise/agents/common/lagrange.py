@@ -93,7 +93,9 @@ class PIDLagrangeMultipliers:
         cost = np.asarray(episode_costs, dtype=np.float64)
         error = cost - limits
         self.integral = np.maximum(self.integral + error, 0.0)
-        rise = np.where(np.isnan(self.previous_cost), 0.0, np.maximum(cost - self.previous_cost, 0.0))
+        rise = np.where(
+            np.isnan(self.previous_cost), 0.0, np.maximum(cost - self.previous_cost, 0.0)
+        )
         self.previous_cost = cost.copy()
         self.lam = np.maximum(self.kp * error + self.ki * self.integral + self.kd * rise, 0.0)
         return self.value

@@ -355,7 +355,9 @@ def collect(envs, model, obs, buffer, tracker, costs, cfg, progress) -> np.ndarr
             with torch.no_grad():
                 reward[cut] += cfg.gamma * model.values(final).numpy()
                 cost[cut] += cfg.cost_gamma * model.cost_critic(final).numpy()
-        buffer.add(x.numpy(), u_np, logp.numpy(), reward, cost, done, value.numpy(), cost_value.numpy())
+        buffer.add(
+            x.numpy(), u_np, logp.numpy(), reward, cost, done, value.numpy(), cost_value.numpy()
+        )
         obs = next_obs
         if progress is not None:
             progress(n)
