@@ -56,6 +56,8 @@ class TrustRegionConfig(OnPolicyConfig):
     """Maximum line-search halvings (factor ``backtrack_decay`` each)."""
     backtrack_decay: float = 0.8
     """Step shrink factor of the line search."""
+    fisher_subsample: int = 1
+    """Fisher-vector products on every n-th sample of the batch (1: all of them)."""
 
 
 @dataclass
@@ -67,6 +69,10 @@ class TrustRegionUpdate(PolicyUpdate):
     """Shared pieces of the natural-gradient methods: surrogates, Fisher products, steps."""
 
     def __init__(self, model, cfg: TrustRegionConfig, costs):
+        if not isinstance(cfg.fisher_subsample, int) or cfg.fisher_subsample < 1:
+            raise ValueError(
+                f"fisher_subsample must be an integer >= 1, got {cfg.fisher_subsample!r}"
+            )
         if not cfg.target_kl > 0 or not cfg.cg_damping >= 0 or not 0 < cfg.backtrack_decay < 1:
             raise ValueError(
                 "need target_kl > 0, cg_damping >= 0 and 0 < backtrack_decay < 1, got "
@@ -84,8 +90,20 @@ class TrustRegionUpdate(PolicyUpdate):
         return conjugate_gradient(fvp, vector, self.cfg.cg_iters)
 
     def fisher(self, batch, old):
+        """``v -> (F + damping I) v`` at the current (old) policy.
+
+        With ``fisher_subsample = n`` the Fisher matrix is estimated on every n-th
+        sample: the products dominate an update's cost and a quarter of a large
+        batch estimates the curvature as well (the gradient still uses all samples).
+        """
+        n = self.cfg.fisher_subsample
+        if n > 1:
+            obs = batch.obs[::n]
+            old = detached_distribution(self.model.actor, obs)
+        else:
+            obs = batch.obs
         return fisher_vector_product(
-            lambda: mean_kl(self.model.actor, batch.obs, old), self.params, self.cfg.cg_damping
+            lambda: mean_kl(self.model.actor, obs, old), self.params, self.cfg.cg_damping
         )
 
     def try_step(self, step: torch.Tensor, accept) -> float:
