@@ -74,6 +74,11 @@ def training_rate(slug: str, agent: str, epochs: int, hp: dict) -> dict:
     }
 
 
+def load_average() -> str:
+    with open("/proc/loadavg") as handle:
+        return " ".join(handle.read().split()[:3])
+
+
 def parse_hp(items: list[str]) -> dict:
     out = {}
     for item in items:
@@ -92,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     hp = parse_hp(args.hp)
-    print(f"load average: {open('/proc/loadavg').read().split()[:3]}")
+    print(f"load average: {load_average()}")
     print("| problem | agent | num_envs | steps | wall steps/s | cpu steps/s | raw env wall/cpu |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for slug in args.problems:
@@ -105,7 +110,7 @@ def main() -> None:
                 f"{raw[0]:,.0f} / {raw[1]:,.0f} |",
                 flush=True,
             )
-    print(f"load average: {open('/proc/loadavg').read().split()[:3]}")
+    print(f"load average: {load_average()}")
 
 
 if __name__ == "__main__":

@@ -121,7 +121,7 @@ def test_pid_multiplier_follows_stooke_et_al_algorithm_2():
 
 
 def closed_loop(multipliers, lag: int = 3, epochs: int = 80) -> np.ndarray:
-    """Episode costs of a policy that answers lambda ``lag`` epochs late: J_C = 20 / (1 + lambda)."""
+    """Episode costs of a policy answering lambda ``lag`` epochs late: J_C = 20 / (1 + lambda)."""
     lams, costs = [0.0] * lag, []
     for _ in range(epochs):
         cost = 20.0 / (1.0 + lams[-lag])
