@@ -41,8 +41,10 @@ def main() -> None:
     hp |= dict(item.split("=", 1) for item in args.hp)
     hp["torch_threads"] = "1"
     variant = "-".join(s.replace("=", "") for s in args.set)
-    run_dir = Path(args.runs) / f"{args.problem}{'-' + variant if variant else ''}" / (
-        f"{args.agent}/seed{args.seed}"
+    run_dir = (
+        Path(args.runs)
+        / f"{args.problem}{'-' + variant if variant else ''}"
+        / (f"{args.agent}/seed{args.seed}")
     )
     exe = str(Path(sys.executable).with_name("stagewise"))
     train = [exe, "train", args.problem, "--agent", args.agent, "--steps", str(args.steps)]

@@ -203,3 +203,36 @@ def test_cpo_recovery_can_still_improve_the_reward():
     np.testing.assert_allclose(soft, [0.8, -0.6], atol=1e-5)  # 60 % on cost, rest on reward
     assert g @ soft > 0 and b[0] @ soft < 0
     assert soft @ soft <= 2 * delta + 1e-6
+
+
+# ------------------------------------------------------------------------ resume
+@pytest.mark.parametrize("name", ["ppo-lag", "ddpg-lag"])
+def test_resume_with_every_option_equals_the_uninterrupted_run(name, tmp_path):
+    from tests.agents.test_training import Killed, assert_same, kill_after, parameters, tiny
+
+    options = {
+        "reward_scale": 0.1,
+        "cost_scale": 0.5,
+        "cost_limit_start": 8.0,
+        "lambda_method": "pid",
+    }
+    if name == "ppo-lag":
+        options["normalize_obs"] = True
+    else:
+        options["learning_starts"] = 150
+    spec, cfg = tiny(name, total_steps=400, cost_limit=2.0, **options)
+    env_fn = speed_task_with_long_episodes
+    spec.train(env_fn, cfg, tmp_path / "full")
+    with pytest.raises(Killed):
+        spec.train(env_fn, cfg, tmp_path / "resumed", progress=kill_after(250))
+    spec.train(env_fn, cfg, tmp_path / "resumed")
+    assert_same(parameters(tmp_path / "full"), parameters(tmp_path / "resumed"))
+    full = torch.load(tmp_path / "full" / "checkpoint.pt", weights_only=True)
+    resumed = torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)
+    if name == "ppo-lag":
+        for key in ("obs_norm.mean", "obs_norm.var", "obs_norm.count"):
+            assert torch.equal(full["model"][key], resumed["model"][key])
+
+
+def speed_task_with_long_episodes():
+    return SpeedTask(horizon=70)  # episodes run across epoch boundaries
