@@ -69,3 +69,6 @@ def test_variants_and_groups_are_selected():
     assert problem_defaults("ppo-lag", "gtep")["num_envs"] == 64
     # a problem without its own entry gets the common defaults only
     assert "reward_scale" not in problem_defaults("ppo-lag", "capacity-expansion")
+    # DQN and DAH-DDPG have their own reward_scale; the safe-RL defaults leave them alone
+    assert problem_defaults("dah-ddpg", "unit-commitment", {"variant": "v0"}) == {}
+    assert problem_defaults("dqn", "gtep") == {}

@@ -26,8 +26,13 @@ def _table() -> dict[str, Any]:
 
 
 def _groups(agent: str) -> tuple[str, ...]:
-    family = "on-policy" if agent in ON_POLICY else "off-policy" if agent in OFF_POLICY else None
-    return ("all", *((family,) if family else ()), agent)
+    """The groups that apply to ``agent``; ``all`` means the safe-RL agents, not DQN or
+    DAH-DDPG, whose settings of the same name (``reward_scale``) mean other things."""
+    if agent in ON_POLICY:
+        return ("all", "on-policy", agent)
+    if agent in OFF_POLICY:
+        return ("all", "off-policy", agent)
+    return (agent,)
 
 
 def _matches(when: Mapping[str, Any], config: Mapping[str, Any] | None) -> bool:
