@@ -47,6 +47,9 @@ from stagewise.agents.trpo_lag import TrustRegionConfig, TrustRegionUpdate
 class CPOConfig(TrustRegionConfig):
     """Hyper-parameters of CPO (the trust-region ones; CPO has no multipliers to tune)."""
 
+    recovery_radius: float = 1.0
+    """Share ``rho`` of the trust region a recovery step spends on the cost (1: the paper's)."""
+
 
 def _nonnegative_argmin(fun, k: int) -> np.ndarray:
     """``argmin_{x >= 0} fun(x)`` for a smooth convex ``fun`` returning (value, gradient)."""
@@ -68,11 +71,21 @@ def cpo_step(
     b: np.ndarray,
     c: np.ndarray,
     delta: float,
+    recovery_radius: float = 1.0,
 ) -> tuple[np.ndarray, bool]:
     """The solution ``x*`` of the CPO subproblem and whether it is a recovery step.
 
     ``hinv_g = H^-1 g`` ``[n]``, ``hinv_b = H^-1 b_i`` ``[k, n]``, ``g`` ``[n]``,
     ``b`` ``[k, n]``, ``c`` ``[k]``.
+
+    When no step in the trust region satisfies the linearized constraints, the
+    paper's recovery (``recovery_radius`` 1) spends the whole step on the cost and
+    none on the reward, so a policy just above its limit stops improving. With
+    ``recovery_radius = rho < 1`` the constraint values are scaled down to
+    ``t c``, ``t = rho sqrt(2 delta / s_min)``, the most a step of radius ``rho`` in
+    the trust region can achieve (``s_min`` is the squared H-norm of the smallest
+    feasible step); the regular CPO step then decreases the linearized cost by
+    that share of the violation and spends the rest of the trust region on the reward.
     """
     q = float(g @ hinv_g)
     r = b @ hinv_g
@@ -85,8 +98,11 @@ def cpo_step(
 
     mu = _nonnegative_argmin(feasibility, k)
     smallest = float(mu @ s @ mu)
-    if np.any(c > 0) and 0.5 * smallest > delta:
+    recovery = bool(np.any(c > 0) and 0.5 * smallest > delta)
+    if recovery and recovery_radius >= 1.0:
         return -np.sqrt(2 * delta / smallest) * (mu @ hinv_b), True
+    if recovery:
+        c = c * recovery_radius * np.sqrt(2 * delta / smallest)
 
     def dual(nu: np.ndarray) -> tuple[float, np.ndarray]:
         quad = max(q - 2 * r @ nu + nu @ s @ nu, 1e-16)
@@ -96,17 +112,22 @@ def cpo_step(
     nu = _nonnegative_argmin(dual, k)
     quad = max(q - 2 * r @ nu + nu @ s @ nu, 1e-16)
     lam = np.sqrt(quad / (2 * delta))
-    return (hinv_g - nu @ hinv_b) / lam, False
+    return (hinv_g - nu @ hinv_b) / lam, recovery
 
 
 class CPOUpdate(TrustRegionUpdate):
     """One CPO step per epoch."""
 
+    def __init__(self, model, cfg: CPOConfig, costs):
+        if not 0 < cfg.recovery_radius <= 1:
+            raise ValueError(f"recovery_radius must be in (0, 1], got {cfg.recovery_radius!r}")
+        super().__init__(model, cfg, costs)
+
     def update(self, batch, episode_cost, episode_length, rng):
         actor = self.model.actor
         adv = normalize(batch.adv)
         cost_adv = batch.cost_adv - batch.cost_adv.mean(0)
-        c = (np.asarray(episode_cost) - self.costs.limits) / max(episode_length, 1.0)
+        c = (np.asarray(episode_cost) - self.limits) / max(episode_length, 1.0)
         old = detached_distribution(actor, batch.obs)
         ratio = self.ratio(batch)
         reward_surrogate = (ratio * adv).mean()
@@ -123,6 +144,7 @@ class CPOUpdate(TrustRegionUpdate):
             b.double().numpy(),
             c,
             self.cfg.target_kl,
+            self.cfg.recovery_radius,
         )
         allowed = torch.as_tensor(np.maximum(-c, 0.0), dtype=torch.float32)
         before = float(reward_surrogate.detach())

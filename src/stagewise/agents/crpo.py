@@ -48,7 +48,9 @@ class CRPOUpdate(PPOUpdate):
         super().__init__(model, cfg, costs)
 
     def advantages(self, batch, episode_cost, episode_length):
-        target = rectified_target(episode_cost, self.costs.limits, self.cfg.tolerance)
+        target = rectified_target(
+            episode_cost, self.limits, self.cfg.tolerance * self.cfg.cost_scale
+        )
         if target is None:
             return normalize(batch.adv), {"crpo_cost_step": -1}
         return normalize(-batch.cost_adv[:, target]), {"crpo_cost_step": target}

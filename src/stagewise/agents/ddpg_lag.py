@@ -16,7 +16,7 @@ from pathlib import Path
 import gymnasium as gym
 
 from stagewise.agents import AgentSpec
-from stagewise.agents.common.lagrange import LagrangeMultipliers
+from stagewise.agents.common.lagrange import LagrangeConfig, make_multipliers
 from stagewise.agents.common.offpolicy import (
     DeterministicPolicy,
     OffPolicyConfig,
@@ -26,15 +26,8 @@ from stagewise.agents.common.offpolicy import (
 
 
 @dataclass
-class DDPGLagConfig(OffPolicyConfig):
-    """Hyper-parameters of DDPG-Lag."""
-
-    lambda_init: float = 0.0
-    """Initial value of every Lagrange multiplier."""
-    lambda_lr: float = 0.035
-    """Learning rate of the multipliers' optimizer."""
-    lambda_optimizer: str = "adam"
-    """Optimizer of the multipliers (``adam`` or ``sgd``)."""
+class DDPGLagConfig(OffPolicyConfig, LagrangeConfig):
+    """Hyper-parameters of DDPG-Lag (multipliers: :class:`LagrangeConfig`)."""
 
 
 def train(
@@ -45,8 +38,8 @@ def train(
 ) -> DeterministicPolicy:
     """Train DDPG-Lag in ``run_dir`` (resuming from its checkpoint); the deterministic actor."""
 
-    def multipliers(k: int) -> LagrangeMultipliers:
-        return LagrangeMultipliers(k, cfg.lambda_init, cfg.lambda_lr, cfg.lambda_optimizer)
+    def multipliers(k: int):
+        return make_multipliers(k, cfg)
 
     return train_offpolicy(env_fn, cfg, run_dir, multipliers, progress)
 

@@ -45,7 +45,7 @@ class P3OUpdate(PPOUpdate):
         super().__init__(model, cfg, costs)
 
     def advantages(self, batch, episode_cost, episode_length):
-        excess = (episode_cost - self.costs.limits) / max(episode_length, 1.0)
+        excess = (episode_cost - self.limits) / max(episode_length, 1.0)
         self.violation = torch.as_tensor(excess, dtype=torch.float32)
         self.cost_adv = batch.cost_adv - batch.cost_adv.mean(0)
         logs = {f"violation_{n}": float(v) for n, v in zip(self.costs.names, excess, strict=True)}

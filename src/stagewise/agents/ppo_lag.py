@@ -20,21 +20,14 @@ import torch
 
 from stagewise.agents import AgentSpec
 from stagewise.agents.common.actor_critic import ActorPolicy
-from stagewise.agents.common.lagrange import LagrangeMultipliers
+from stagewise.agents.common.lagrange import LagrangeConfig, make_multipliers
 from stagewise.agents.common.onpolicy import load_policy, normalize, train_onpolicy
 from stagewise.agents.ppo import PPOConfig, PPOUpdate
 
 
 @dataclass
-class PPOLagConfig(PPOConfig):
-    """Hyper-parameters of PPO-Lag."""
-
-    lambda_init: float = 0.0
-    """Initial value of every Lagrange multiplier."""
-    lambda_lr: float = 0.035
-    """Learning rate of the multipliers' optimizer."""
-    lambda_optimizer: str = "adam"
-    """Optimizer of the multipliers (``adam`` or ``sgd``)."""
+class PPOLagConfig(PPOConfig, LagrangeConfig):
+    """Hyper-parameters of PPO-Lag (multipliers: :class:`LagrangeConfig`)."""
 
 
 def lagrangian_advantage(batch, lam: np.ndarray) -> torch.Tensor:
@@ -52,12 +45,10 @@ class PPOLagUpdate(PPOUpdate):
 
     def __init__(self, model, cfg: PPOLagConfig, costs):
         super().__init__(model, cfg, costs)
-        self.multipliers = LagrangeMultipliers(
-            costs.k, cfg.lambda_init, cfg.lambda_lr, cfg.lambda_optimizer
-        )
+        self.multipliers = make_multipliers(costs.k, cfg)
 
     def advantages(self, batch, episode_cost, episode_length):
-        lam = self.multipliers.update(episode_cost, self.costs.limits)
+        lam = self.multipliers.update(episode_cost, self.limits)
         return normalize(lagrangian_advantage(batch, lam)), multiplier_logs(self.costs.names, lam)
 
     def state_dict(self):

@@ -21,7 +21,7 @@ import torch
 
 from stagewise.agents import AgentSpec
 from stagewise.agents.common.actor_critic import ActorPolicy
-from stagewise.agents.common.lagrange import LagrangeMultipliers
+from stagewise.agents.common.lagrange import LagrangeConfig, make_multipliers
 from stagewise.agents.common.onpolicy import (
     OnPolicyConfig,
     PolicyUpdate,
@@ -56,24 +56,23 @@ class TrustRegionConfig(OnPolicyConfig):
     """Maximum line-search halvings (factor ``backtrack_decay`` each)."""
     backtrack_decay: float = 0.8
     """Step shrink factor of the line search."""
+    fisher_subsample: int = 1
+    """Fisher-vector products on every n-th sample of the batch (1: all of them)."""
 
 
 @dataclass
-class TRPOLagConfig(TrustRegionConfig):
-    """Hyper-parameters of TRPO-Lag."""
-
-    lambda_init: float = 0.0
-    """Initial value of every Lagrange multiplier."""
-    lambda_lr: float = 0.035
-    """Learning rate of the multipliers' optimizer."""
-    lambda_optimizer: str = "adam"
-    """Optimizer of the multipliers (``adam`` or ``sgd``)."""
+class TRPOLagConfig(TrustRegionConfig, LagrangeConfig):
+    """Hyper-parameters of TRPO-Lag (multipliers: :class:`LagrangeConfig`)."""
 
 
 class TrustRegionUpdate(PolicyUpdate):
     """Shared pieces of the natural-gradient methods: surrogates, Fisher products, steps."""
 
     def __init__(self, model, cfg: TrustRegionConfig, costs):
+        if not isinstance(cfg.fisher_subsample, int) or cfg.fisher_subsample < 1:
+            raise ValueError(
+                f"fisher_subsample must be an integer >= 1, got {cfg.fisher_subsample!r}"
+            )
         if not cfg.target_kl > 0 or not cfg.cg_damping >= 0 or not 0 < cfg.backtrack_decay < 1:
             raise ValueError(
                 "need target_kl > 0, cg_damping >= 0 and 0 < backtrack_decay < 1, got "
@@ -91,8 +90,20 @@ class TrustRegionUpdate(PolicyUpdate):
         return conjugate_gradient(fvp, vector, self.cfg.cg_iters)
 
     def fisher(self, batch, old):
+        """``v -> (F + damping I) v`` at the current (old) policy.
+
+        With ``fisher_subsample = n`` the Fisher matrix is estimated on every n-th
+        sample: the products dominate an update's cost and a quarter of a large
+        batch estimates the curvature as well (the gradient still uses all samples).
+        """
+        n = self.cfg.fisher_subsample
+        if n > 1:
+            obs = batch.obs[::n]
+            old = detached_distribution(self.model.actor, obs)
+        else:
+            obs = batch.obs
         return fisher_vector_product(
-            lambda: mean_kl(self.model.actor, batch.obs, old), self.params, self.cfg.cg_damping
+            lambda: mean_kl(self.model.actor, obs, old), self.params, self.cfg.cg_damping
         )
 
     def try_step(self, step: torch.Tensor, accept) -> float:
@@ -116,12 +127,10 @@ class TRPOLagUpdate(TrustRegionUpdate):
 
     def __init__(self, model, cfg: TRPOLagConfig, costs):
         super().__init__(model, cfg, costs)
-        self.multipliers = LagrangeMultipliers(
-            costs.k, cfg.lambda_init, cfg.lambda_lr, cfg.lambda_optimizer
-        )
+        self.multipliers = make_multipliers(costs.k, cfg)
 
     def update(self, batch, episode_cost, episode_length, rng):
-        lam = self.multipliers.update(episode_cost, self.costs.limits)
+        lam = self.multipliers.update(episode_cost, self.limits)
         adv = normalize(lagrangian_advantage(batch, lam))
         old = detached_distribution(self.model.actor, batch.obs)
         surrogate = (self.ratio(batch) * adv).mean()

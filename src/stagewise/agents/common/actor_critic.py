@@ -7,6 +7,11 @@ so no action leaves its space (stagewise charges out-of-range actions to the
 ``action_range`` cost family). The deterministic action is ``clip(mean)``. For a
 ``Discrete`` space the actor is categorical and the deterministic action is the
 arg-max.
+
+With ``normalize_obs`` the model carries an
+:class:`~stagewise.agents.common.normalize.ObservationNormalizer`: the training
+loop updates it and feeds the networks normalized observations, and
+:class:`ActorPolicy` applies it (frozen) to the raw observations it acts on.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from torch import nn
 from torch.distributions import Categorical, Distribution, Normal
 
 from stagewise.agents.common.networks import mlp
+from stagewise.agents.common.normalize import ObservationNormalizer
 
 
 def check_spaces(obs_space: gym.Space, act_space: gym.Space, *, discrete_ok: bool) -> None:
@@ -46,7 +52,7 @@ class GaussianActor(nn.Module):
         self.log_std = nn.Parameter(torch.full((act_dim,), float(init_log_std)))
 
     def distribution(self, obs: torch.Tensor) -> Distribution:
-        return Normal(self.mean(obs), self.log_std.exp())
+        return Normal(self.mean(obs), self.log_std.exp(), validate_args=False)
 
     def log_prob(self, dist: Distribution, act: torch.Tensor) -> torch.Tensor:
         return dist.log_prob(act).sum(-1)
@@ -66,7 +72,7 @@ class CategoricalActor(nn.Module):
         self.logits = mlp(obs_dim, n, hidden, nn.Tanh)
 
     def distribution(self, obs: torch.Tensor) -> Distribution:
-        return Categorical(logits=self.logits(obs))
+        return Categorical(logits=self.logits(obs), validate_args=False)
 
     def log_prob(self, dist: Distribution, act: torch.Tensor) -> torch.Tensor:
         return dist.log_prob(act.long())
@@ -88,11 +94,13 @@ class ActorCritic(nn.Module):
         n_costs: int,
         hidden: Sequence[int] = (64, 64),
         init_log_std: float = -0.5,
+        normalize_obs: bool = False,
     ):
         super().__init__()
         check_spaces(obs_space, act_space, discrete_ok=True)
         obs_dim = int(np.prod(obs_space.shape))
         self.act_space = act_space
+        self.obs_norm = ObservationNormalizer(obs_dim) if normalize_obs else None
         self.actor: GaussianActor | CategoricalActor
         if isinstance(act_space, gym.spaces.Discrete):
             self.actor = CategoricalActor(obs_dim, int(act_space.n), hidden)
@@ -113,6 +121,17 @@ class ActorCritic(nn.Module):
 
     def values(self, obs: torch.Tensor) -> torch.Tensor:
         return self.reward_critic(obs).squeeze(-1)
+
+    def network_input(self, obs: np.ndarray, update: bool = False) -> torch.Tensor:
+        """What the networks see for raw observations ``obs`` ``[n, obs_dim]``.
+
+        With ``update`` the running normalisation first takes these observations in.
+        """
+        if self.obs_norm is None:
+            return torch.as_tensor(obs, dtype=torch.float32)
+        if update:
+            self.obs_norm.update(obs)
+        return torch.from_numpy(self.obs_norm.normalize(obs))
 
     def to_env(self, u: np.ndarray) -> np.ndarray:
         """The environment action for the actor output ``u`` (clipped into the Box)."""
@@ -135,7 +154,7 @@ class ActorPolicy:
 
     def act(self, obs: np.ndarray, info: dict[str, Any]) -> Any:
         with torch.no_grad():
-            x = torch.as_tensor(np.asarray(obs, dtype=np.float32).reshape(1, -1))
+            x = self.model.network_input(np.asarray(obs, dtype=np.float32).reshape(1, -1))
             u = self.model.actor.mode(x).numpy()
         action = self.model.to_env(u)[0]
         return int(action) if action.ndim == 0 else action

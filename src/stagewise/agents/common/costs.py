@@ -96,6 +96,19 @@ class CostSpec:
             raise ValueError(f"cost families {missing} not in info['costs'] (has {available})")
         return self.names
 
+    def annealed(self, start: float | None, progress: float) -> np.ndarray:
+        """The limits a fraction ``progress`` (0..1) into the annealing from ``start``.
+
+        Each limit moves linearly from ``max(start, limit)`` to its final value, so
+        training begins with a loose constraint that tightens as the policy learns;
+        ``start=None`` (no annealing) gives the final limits throughout.
+        """
+        if start is None:
+            return self.limits.copy()
+        begin = np.maximum(float(start), self.limits)
+        share = min(max(float(progress), 0.0), 1.0)
+        return begin + share * (self.limits - begin)
+
     def describe(self) -> dict[str, float]:
         """``{name: limit}``, for logs."""
         return {n: float(d) for n, d in zip(self.names, self.limits, strict=True)}

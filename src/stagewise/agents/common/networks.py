@@ -30,5 +30,9 @@ def mlp(
 def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
     """Polyak averaging ``theta' <- tau theta + (1 - tau) theta'``."""
     with torch.no_grad():
-        for t, s in zip(target.parameters(), source.parameters(), strict=True):
-            t.mul_(1.0 - tau).add_(s, alpha=tau)
+        targets, sources = list(target.parameters()), list(source.parameters())
+        if len(targets) != len(sources):
+            raise ValueError("soft_update: target and source differ in their parameters")
+        # one fused call per list: the same arithmetic as a loop of mul_/add_
+        torch._foreach_mul_(targets, 1.0 - tau)
+        torch._foreach_add_(targets, sources, alpha=tau)

@@ -9,6 +9,14 @@ Lagrangian ``(-Q(s, mu(s)) + sum_i lambda_i Q_Ci(s, mu(s))) / (1 + sum_i lambda_
 the multipliers take one dual step per epoch on the mean episode cost of the
 epoch's finished episodes (:mod:`~stagewise.agents.common.lagrange`).
 
+The environments are stepped as a vector of ``num_envs`` copies (natively for a
+stagewise problem); after each vector step the learner takes ``gradient_steps``
+gradient steps, so the update ratio is ``gradient_steps / num_envs`` gradient
+steps per environment step. ``reward_scale`` and ``cost_scale`` scale what the
+critics learn (the replay memory holds them scaled; logs and limits stay in
+the problem's units), and ``cost_limit_start`` anneals the limit the
+multipliers hold the costs to, as in the on-policy loop.
+
 The actor's ``tanh`` output is scaled to the action Box, so actions never leave
 it; exploration adds Gaussian noise (std ``exploration_noise`` of the half-range)
 and clips. The first ``learning_starts`` steps act uniformly at random.
@@ -44,6 +52,7 @@ from stagewise.agents.common.costs import CostSpec
 from stagewise.agents.common.lagrange import LagrangeMultipliers
 from stagewise.agents.common.logger import ProgressLogger
 from stagewise.agents.common.networks import mlp, soft_update
+from stagewise.agents.common.onpolicy import check_annealing, limits_now
 from stagewise.agents.common.replay import ReplayBatch, ReplayBuffer
 from stagewise.agents.common.seeding import seed_everything
 from stagewise.agents.common.vector import (
@@ -91,7 +100,7 @@ class OffPolicyConfig:
     exploration_noise: float = 0.1
     """Std of the Gaussian action noise, as a fraction of the action half-range."""
     gradient_steps: int = 1
-    """Gradient steps per vector environment step once learning has started."""
+    """Gradient steps per vector step once learning has started (ratio: this / ``num_envs``)."""
     cost_limit: float = 25.0
     """Limit on the expected undiscounted episode cost ``info["cost"]`` (scalar mode)."""
     cost_limits: dict[str, float] | None = None
@@ -102,6 +111,14 @@ class OffPolicyConfig:
     """Epochs between checkpoints (the last epoch always checkpoints)."""
     tensorboard: bool = False
     """Also write TensorBoard scalars (when tensorboard is installed)."""
+    reward_scale: float = 1.0
+    """Factor on rewards before the critic sees them."""
+    cost_scale: float = 1.0
+    """Factor on costs (and on the limits) before the cost critic and the multipliers."""
+    cost_limit_start: float | None = None
+    """Loose episode-cost limit to start from, annealed linearly to the final limit(s)."""
+    cost_limit_anneal: float = 0.5
+    """Fraction of training over which the limit anneals from ``cost_limit_start``."""
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the first invalid hyper-parameter."""
@@ -137,9 +154,10 @@ def validate(cfg: OffPolicyConfig) -> None:
     for name in ("gamma", "cost_gamma", "tau"):
         if not 0.0 <= getattr(cfg, name) <= 1.0:
             raise ValueError(f"{name} must be in [0, 1], got {getattr(cfg, name)!r}")
-    for name in ("actor_lr", "critic_lr"):
+    for name in ("actor_lr", "critic_lr", "reward_scale", "cost_scale"):
         if not getattr(cfg, name) > 0:
             raise ValueError(f"{name} must be > 0, got {getattr(cfg, name)!r}")
+    check_annealing(cfg.cost_limit_start, cfg.cost_limit_anneal)
     if cfg.exploration_noise < 0:
         raise ValueError(f"exploration_noise must be >= 0, got {cfg.exploration_noise!r}")
     if not cfg.hidden or any(not isinstance(h, int) or h < 1 for h in cfg.hidden):
@@ -222,7 +240,7 @@ class OffPolicyLearner:
         mu = self.actor(obs)
         actor_loss = -self.critic(obs, mu).mean()
         if self.cost_critic is not None and self.multipliers is not None:
-            lam = torch.as_tensor(self.multipliers.value)
+            lam = torch.as_tensor(self.multipliers.value, dtype=torch.float32)
             actor_loss = (actor_loss + (self.cost_critic(obs, mu).mean(0) * lam).sum()) / (
                 1.0 + lam.sum()
             )
@@ -316,7 +334,8 @@ def train_offpolicy(
     )
     tracker = EpisodeTracker(cfg.num_envs, costs.k)
     logger = ProgressLogger(run_dir, cfg.tensorboard)
-    epochs = cfg.planned_steps() // cfg.steps_per_epoch
+    planned = cfg.planned_steps()
+    epochs = planned // cfg.steps_per_epoch
     low, high = act_space.low.flatten(), act_space.high.flatten()
 
     state = load_checkpoint(run_dir)
@@ -344,9 +363,12 @@ def train_offpolicy(
             next_obs, reward, terminated, truncated, infos = envs.step(env_action)
             cost = costs.from_vector_info(infos, cfg.num_envs)
             done = np.logical_or(terminated, truncated)
-            tracker.add(np.asarray(reward, dtype=np.float64), cost, done)
+            reward = np.asarray(reward, dtype=np.float64)
+            tracker.add(reward, cost, done)
             real_next = final_observations(next_obs, infos, done)
-            buffer.add_batch(obs, action, reward, cost, real_next, terminated)
+            buffer.add_batch(
+                obs, action, reward * cfg.reward_scale, cost * cfg.cost_scale, real_next, terminated
+            )
             obs = next_obs
             steps += cfg.num_envs
             if steps >= cfg.learning_starts:
@@ -358,7 +380,11 @@ def train_offpolicy(
         row: dict[str, Any] = {"epoch": epoch + 1, "steps": steps}
         row |= episode_stats(episodes, costs.names)
         if learner.multipliers is not None and episodes:
-            lam = learner.multipliers.update(np.mean([e[1] for e in episodes], 0), costs.limits)
+            limits = limits_now(costs, cfg.cost_limit_start, cfg.cost_limit_anneal, steps / planned)
+            if cfg.cost_limit_start is not None:
+                row |= {f"limit_{n}": float(v) for n, v in zip(costs.names, limits, strict=True)}
+            episode_cost = np.mean([e[1] for e in episodes], 0) * cfg.cost_scale
+            lam = learner.multipliers.update(episode_cost, limits * cfg.cost_scale)
             row |= {f"lambda_{n}": float(v) for n, v in zip(costs.names, lam, strict=True)}
         row |= logs
         row["steps_per_s"] = cfg.steps_per_epoch / (time.perf_counter() - started)

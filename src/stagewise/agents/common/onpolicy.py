@@ -1,11 +1,21 @@
 """The on-policy training loop shared by PPO, PPO-Lag, TRPO-Lag, CPO, CRPO and P3O.
 
 One epoch: collect ``steps_per_epoch`` transitions from ``num_envs`` copies of
-the environment with the current stochastic policy, compute GAE for reward
-and for every cost signal, let the algorithm update the actor
-(:class:`PolicyUpdate`), regress both critics on their GAE targets, write a
-``progress.csv`` row and a checkpoint. Episodes run on across epoch
-boundaries; the cut-off tail is bootstrapped with the critics.
+the environment with the current stochastic policy (one batched forward pass
+per vector step; a stagewise problem runs as its native vector environment,
+see :func:`~stagewise.agents.common.vector.make_vector_env`), compute GAE for
+reward and for every cost signal on the whole ``[T, N]`` arrays, let the
+algorithm update the actor (:class:`PolicyUpdate`), regress both critics on
+their GAE targets, write a ``progress.csv`` row and a checkpoint. Episodes run
+on across epoch boundaries; the cut-off tail is bootstrapped with the critics.
+
+Options that make large-magnitude problems learnable (each off by default):
+``normalize_obs`` (running observation normalisation, saved with the policy),
+``reward_scale`` and ``cost_scale`` (the critics and advantages see scaled
+rewards and costs; logs and limits stay in the problem's units) and
+``cost_limit_start`` (the limit handed to the algorithm anneals linearly from
+this loose value to ``cost_limit`` over the first ``cost_limit_anneal`` of
+training).
 
 ``J_C`` (the estimated episode cost handed to the algorithm) is the mean
 undiscounted cost of the episodes completed in the epoch; it keeps its last
@@ -103,6 +113,16 @@ class OnPolicyConfig:
     """Epochs between checkpoints (the last epoch always checkpoints)."""
     tensorboard: bool = False
     """Also write TensorBoard scalars (when tensorboard is installed)."""
+    normalize_obs: bool = False
+    """Normalize observations by their running mean and std (saved with the policy)."""
+    reward_scale: float = 1.0
+    """Factor on rewards before the critics and advantages see them."""
+    cost_scale: float = 1.0
+    """Factor on costs (and on the limits) before the critics, advantages and multipliers."""
+    cost_limit_start: float | None = None
+    """Loose episode-cost limit to start from, annealed linearly to the final limit(s)."""
+    cost_limit_anneal: float = 0.5
+    """Fraction of training over which the limit anneals from ``cost_limit_start``."""
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the first invalid hyper-parameter."""
@@ -130,18 +150,40 @@ def validate(cfg: OnPolicyConfig) -> None:
         value = getattr(cfg, name)
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be in [0, 1], got {value!r}")
-    for name in ("actor_lr", "critic_lr", "max_grad_norm"):
+    for name in ("actor_lr", "critic_lr", "max_grad_norm", "reward_scale", "cost_scale"):
         if not getattr(cfg, name) > 0:
             raise ValueError(f"{name} must be > 0, got {getattr(cfg, name)!r}")
+    check_annealing(cfg.cost_limit_start, cfg.cost_limit_anneal)
     if not cfg.hidden or any(not isinstance(h, int) or h < 1 for h in cfg.hidden):
         raise ValueError(f"hidden must be a non-empty sequence of positive ints, got {cfg.hidden}")
 
 
+def check_annealing(start: float | None, anneal: float) -> None:
+    """Raise ``ValueError`` for a negative start limit or an annealing share outside [0, 1]."""
+    if start is not None and (not math.isfinite(start) or start < 0):
+        raise ValueError(f"cost_limit_start must be a finite number >= 0, got {start!r}")
+    if not 0.0 <= anneal <= 1.0:
+        raise ValueError(f"cost_limit_anneal must be in [0, 1], got {anneal!r}")
+
+
+def limits_now(costs: CostSpec, start: float | None, anneal: float, done: float) -> np.ndarray:
+    """The limits after a share ``done`` of training, annealing over the first ``anneal``."""
+    if start is None:
+        return costs.limits.copy()
+    return costs.annealed(start, done / anneal if anneal > 0 else 1.0)
+
+
 class PolicyUpdate:
-    """An algorithm's actor step; the loop owns collection, critics, logging and checkpoints."""
+    """An algorithm's actor step; the loop owns collection, critics, logging and checkpoints.
+
+    ``limits`` ``[k]`` is what the algorithm holds the episode costs to in this update
+    (the loop sets it: annealed, and in the scaled units of ``cost_scale``); the
+    ``episode_cost`` handed to :meth:`update` is in the same units.
+    """
 
     def __init__(self, model: ActorCritic, cfg: OnPolicyConfig, costs: CostSpec):
         self.model, self.cfg, self.costs = model, cfg, costs
+        self.limits = costs.limits * cfg.cost_scale
 
     def update(
         self,
@@ -213,6 +255,7 @@ def train_onpolicy(
         costs.k,
         cfg.hidden,
         cfg.init_log_std,
+        cfg.normalize_obs,
     )
     algo = make_update(model, cfg, costs)
     critic_params = itertools.chain(
@@ -225,7 +268,8 @@ def train_onpolicy(
     )
     tracker = EpisodeTracker(cfg.num_envs, costs.k)
     logger = ProgressLogger(run_dir, cfg.tensorboard)
-    epochs = cfg.planned_steps() // cfg.steps_per_epoch
+    planned = cfg.planned_steps()
+    epochs = planned // cfg.steps_per_epoch
 
     state = load_checkpoint(run_dir)
     if state is None:
@@ -248,7 +292,7 @@ def train_onpolicy(
         obs = collect(envs, model, obs, buffer, tracker, costs, cfg, progress)
         steps += cfg.steps_per_epoch
         with torch.no_grad():
-            last = torch.as_tensor(obs, dtype=torch.float32)
+            last = model.network_input(obs)
             last_v, last_vc = model.values(last).numpy(), model.cost_critic(last).numpy()
         batch = buffer.finish(last_v, last_vc, cfg.gamma, cfg.lam, cfg.cost_gamma, cfg.cost_lam)
         episodes = tracker.pop()
@@ -257,7 +301,11 @@ def train_onpolicy(
             episode_length = float(np.mean([e[2] for e in episodes]))
         row: dict[str, Any] = {"epoch": epoch + 1, "steps": steps}
         row |= episode_stats(episodes, costs.names)
-        row |= algo.update(batch, episode_cost, episode_length, rng)
+        limits = limits_now(costs, cfg.cost_limit_start, cfg.cost_limit_anneal, steps / planned)
+        if cfg.cost_limit_start is not None:
+            row |= {f"limit_{n}": float(v) for n, v in zip(costs.names, limits, strict=True)}
+        algo.limits = limits * cfg.cost_scale
+        row |= algo.update(batch, episode_cost * cfg.cost_scale, episode_length, rng)
         row |= fit_critics(model, critic_opt, batch, cfg, rng)
         row["steps_per_s"] = cfg.steps_per_epoch / (time.perf_counter() - started)
         logger.log(row, step=steps)
@@ -289,25 +337,27 @@ def collect(envs, model, obs, buffer, tracker, costs, cfg, progress) -> np.ndarr
     """Fill ``buffer`` with one epoch of transitions; return the last observation."""
     n = cfg.num_envs
     for _ in range(buffer.steps):
-        u, logp, value, cost_value = model.step(torch.as_tensor(obs, dtype=torch.float32))
+        x = model.network_input(obs, update=True)
+        u, logp, value, cost_value = model.step(x)
         u_np = u.numpy()
         next_obs, reward, terminated, truncated, infos = envs.step(model.to_env(u_np))
         cost = costs.from_vector_info(infos, n)
         reward = np.asarray(reward, dtype=np.float64)
         done = np.logical_or(terminated, truncated)
         tracker.add(reward, cost, done)
+        # the critics learn scaled values; the tracker above keeps the problem's units
+        reward = reward * cfg.reward_scale
+        cost = cost * cfg.cost_scale
         cut = np.logical_and(truncated, np.logical_not(terminated))
         if cut.any():
             # a time limit is not the end of the task: bootstrap the tail from the critics
-            final = torch.as_tensor(
-                final_observations(next_obs, infos, cut)[cut], dtype=torch.float32
-            )
+            final = model.network_input(final_observations(next_obs, infos, cut)[cut])
             with torch.no_grad():
-                reward = reward.copy()
-                cost = cost.copy()
                 reward[cut] += cfg.gamma * model.values(final).numpy()
                 cost[cut] += cfg.cost_gamma * model.cost_critic(final).numpy()
-        buffer.add(obs, u_np, logp.numpy(), reward, cost, done, value.numpy(), cost_value.numpy())
+        buffer.add(
+            x.numpy(), u_np, logp.numpy(), reward, cost, done, value.numpy(), cost_value.numpy()
+        )
         obs = next_obs
         if progress is not None:
             progress(n)
@@ -322,6 +372,7 @@ def save_policy(run_dir: str | Path, model: ActorCritic, envs, k: int, cfg: OnPo
         "n_costs": k,
         "hidden": tuple(cfg.hidden),
         "init_log_std": cfg.init_log_std,
+        "normalize_obs": model.obs_norm is not None,
         "state_dict": model.state_dict(),
         "config": asdict(cfg),
     }
@@ -337,6 +388,7 @@ def load_policy(run_dir: str | Path) -> ActorPolicy:
         payload["n_costs"],
         payload["hidden"],
         payload["init_log_std"],
+        payload.get("normalize_obs", False),  # policies saved before normalisation existed
     )
     model.load_state_dict(payload["state_dict"])
     return ActorPolicy(model)

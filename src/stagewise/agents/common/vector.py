@@ -3,10 +3,13 @@
 Agents receive ``env_fn`` building one Gymnasium environment and step
 ``num_envs`` copies as a :class:`gymnasium.vector.SyncVectorEnv` with same-step
 autoreset, so the transition that ends an episode is reported together with its
-``final_obs`` (needed to bootstrap time-limit truncations). An unwrapped
-stagewise problem instead runs as its native
-:class:`~stagewise.core.env.ConstrainedVectorEnv`: the same dynamics on a batch,
-same-step autoreset too, without a Python loop over copies.
+``final_obs`` (needed to bootstrap time-limit truncations). A stagewise
+problem instead runs as its native :class:`~stagewise.core.env.ConstrainedVectorEnv`
+(the same dynamics on a batch, same-step autoreset too, without a Python loop
+over copies) when ``env_fn`` returns it unwrapped or wrapped only in the
+wrappers ``gym.make`` adds that do not change a transition (order enforcing,
+the passive environment checker). Any other wrapper (a time limit, reward
+shaping) keeps the Python loop, so that it is not bypassed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv
+from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker
 
 from stagewise.core.env import ConstrainedEnv, ConstrainedVectorEnv
 
@@ -28,10 +32,23 @@ def make_vector_env(env_fn: Callable[[], gym.Env], num_envs: int) -> VectorEnv:
     if not isinstance(num_envs, int) or num_envs < 1:
         raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
     probe = env_fn()
-    if isinstance(probe, ConstrainedEnv):  # unwrapped: wrappers would be bypassed
-        return ConstrainedVectorEnv(probe, num_envs)
+    native = native_template(probe)
+    if native is not None:
+        return ConstrainedVectorEnv(native, num_envs)
     probe.close()
     return SyncVectorEnv([env_fn] * num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+
+
+# Wrappers gym.make adds that leave every transition as it is: stepping the
+# unwrapped problem in a batch gives the same episodes.
+PASSIVE_WRAPPERS = (OrderEnforcing, PassiveEnvChecker)
+
+
+def native_template(env: gym.Env) -> ConstrainedEnv | None:
+    """The stagewise problem inside ``env`` if nothing but passive wrappers cover it."""
+    while type(env) in PASSIVE_WRAPPERS:
+        env = env.env
+    return env if isinstance(env, ConstrainedEnv) else None
 
 
 def final_observations(obs: np.ndarray, infos: dict[str, Any], done: np.ndarray) -> np.ndarray:
