@@ -451,7 +451,9 @@ def train(
         agent_spec = get_agent(agent)
     except KeyError as err:
         fail(str(err.args[0]))
-    settings = _agent_settings(agent_spec, hp, steps, seed, cost_limit)
+    settings = _agent_settings(
+        agent_spec, hp, steps, seed, cost_limit, (spec.slug, cfg.model_dump())
+    )
     if cost_limit is not None and not agent_spec.constrained:
         note(
             f"--cost-limit is ignored: {agent} holds no cost limit (a safe agent, e.g. "
@@ -496,10 +498,20 @@ def train(
 
 
 def _agent_settings(
-    agent_spec: Any, hp: list[str], steps: int | None, seed: int, cost_limit: float | None
+    agent_spec: Any,
+    hp: list[str],
+    steps: int | None,
+    seed: int,
+    cost_limit: float | None,
+    problem: tuple[str, dict[str, Any]],
 ) -> Any:
+    """The agent's settings: its per-problem defaults (``agents/defaults.yaml``), then
+    ``--steps``, ``--cost-limit`` and ``--hp`` over them."""
+    from stagewise.agents.defaults import problem_defaults
+
     names = {f.name for f in dataclasses.fields(agent_spec.config)}
-    values: dict[str, Any] = {"seed": seed}
+    slug, config = problem
+    values: dict[str, Any] = {**problem_defaults(agent_spec.name, slug, config), "seed": seed}
     if steps is not None:
         values["total_steps"] = steps
     if cost_limit is not None:

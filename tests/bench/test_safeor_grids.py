@@ -64,3 +64,21 @@ def test_an_unknown_profile_names_the_known_ones(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="no profile 'fast'; this grid has quick"):
         load_grid(path, "fast")
+
+
+def test_grid_and_cli_start_from_the_per_problem_agent_defaults(tmp_path: Path) -> None:
+    from stagewise.agents import get_agent
+    from stagewise.agents.defaults import problem_defaults
+    from stagewise.cli import _agent_settings
+
+    gtep = problem_defaults("ppo-lag", "gtep", {"transmission": True})
+    assert gtep["cost_limit"] == 1 and gtep["num_envs"] == 64
+    jobs = grid_jobs(load_grid(GRIDS[1]), tmp_path)
+    run = next(j for j in jobs if j.label == "gtep/ppo-lag/seed0")
+    assert run.kwargs["settings"]["cost_limit"] == 1 and run.kwargs["settings"]["num_envs"] == 64
+    rtn = next(j for j in jobs if j.label == "rtn/ppo-lag/seed0")
+    assert "cost_limit" not in rtn.kwargs["settings"]  # the agent's own default, 25
+    settings = _agent_settings(
+        get_agent("ppo-lag"), ["num_envs=8"], 8192, 3, None, ("gtep", {"transmission": True})
+    )
+    assert (settings.num_envs, settings.cost_limit, settings.total_steps) == (8, 1, 8192)

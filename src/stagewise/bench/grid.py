@@ -238,7 +238,7 @@ def _agent_jobs(
         return [(run_dir, record, job)]
     jobs = []
     for seed in grid.seeds:
-        values = _agent_values(problem, agent, seed, grid.max_steps)
+        values = _agent_values(problem, agent, seed, grid.max_steps, config)
         settings = _agent_settings(agent.name, values)
         record = agent_record(common["problem"], config, agent.name, seed, settings)
         run_dir = root / grid.experiment / problem.case / agent.name / f"seed{seed}"
@@ -250,11 +250,19 @@ def _agent_jobs(
 
 
 def _agent_values(
-    problem: ProblemEntry, agent: AgentEntry, seed: int, max_steps: int | None = None
+    problem: ProblemEntry,
+    agent: AgentEntry,
+    seed: int,
+    max_steps: int | None = None,
+    config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The agent's settings for one run: its entry's hp and steps, the problem's steps and
-    hp for it (in that order of precedence, last wins), the seed, the grid's step cap."""
-    values = dict(agent.hp)
+    """The agent's settings for one run: its per-problem defaults (``agents/defaults.yaml``,
+    for the problem's ``config``), its entry's hp and steps, the problem's steps and hp for
+    it (in that order of precedence, last wins), the seed, the grid's step cap."""
+    from stagewise.agents.defaults import problem_defaults
+
+    slug = get_problem(problem.name).slug
+    values = {**problem_defaults(agent.name, slug, config), **agent.hp}
     for steps in (agent.steps, problem.steps):
         if steps is not None:
             values["total_steps"] = steps
