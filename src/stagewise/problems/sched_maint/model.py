@@ -37,6 +37,9 @@ from stagewise.problems.sched_maint.config import SchedMaintConfig
 
 DEFAULT_SOLVER = "highs"
 DEFAULT_GAP = 1e-9
+# Price per t of supply outside the demand band in a plan on drawn series that cannot meet
+# it (only then): far above any production cost, so the plan misses as little as it can.
+SHORTFALL_PRICE = 1e4
 Schedule = Literal["reset", "published"]
 
 
@@ -79,11 +82,13 @@ def build_model(
     schedule: Schedule = "reset",
     demand: np.ndarray | None = None,
     prices: np.ndarray | None = None,
+    shortfall: bool = False,
 ) -> pyo.ConcreteModel:
     """The MILP of ``config`` from ``state`` (default: the initial one) over ``horizon``
     days (default: to the end of the episode); supply within ``band`` t of demand. ``demand``
     and ``prices`` (per day of the data; default: the config's) may be a forecast or a
-    realised scenario."""
+    realised scenario. ``shortfall=True`` lets supply fall short of the band (or exceed it)
+    at ``SHORTFALL_PRICE`` per t, for a drawn demand no plan meets."""
     c = config
     demand = c.demand if demand is None else [float(x) for x in demand]
     prices = c.electricity_prices if prices is None else [float(x) for x in prices]
@@ -153,13 +158,18 @@ def build_model(
     def supply(t: int) -> Any:
         return sum(m.q[i, t] for i in m.C) + m.u[t]
 
-    m.demand_low = pyo.Constraint(m.T, rule=lambda _, t: supply(t) >= demand[t] - band)
-    m.demand_high = pyo.Constraint(m.T, rule=lambda _, t: supply(t) <= demand[t] + band)
+    m.short = pyo.Var(m.T, bounds=(0.0, None if shortfall else 0.0))
+    m.excess = pyo.Var(m.T, bounds=(0.0, None if shortfall else 0.0))
+    m.demand_low = pyo.Constraint(m.T, rule=lambda _, t: supply(t) + m.short[t] >= demand[t] - band)
+    m.demand_high = pyo.Constraint(
+        m.T, rule=lambda _, t: supply(t) - m.excess[t] <= demand[t] + band
+    )
     energy = c.energy_cost
     m.cost = pyo.Objective(
         expr=sum(
             prices[t] * sum(energy[i] * m.q[i, t] for i in m.C) + c.alpha_ext * m.u[t] for t in m.T
-        ),
+        )
+        + SHORTFALL_PRICE * sum(m.short[t] + m.excess[t] for t in m.T),
         sense=pyo.minimize,
     )
     return m
@@ -200,7 +210,14 @@ def solve(
     cfg = load_config(SchedMaintConfig, config, overrides)
     band = cfg.demand_dead_band if band is None else band
     model = build_model(cfg, state, horizon, band, schedule, demand, prices)
-    result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
+    try:
+        result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
+    except RuntimeError:
+        if demand is None:  # the case study is always feasible: a real error
+            raise
+        # A drawn demand no plan meets exactly: the gap priced, the plan as close as can be.
+        model = build_model(cfg, state, horizon, band, schedule, demand, prices, shortfall=True)
+        result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
     days = list(model.T)
     maint = np.array([[round(pyo.value(model.maint[i, t])) for i in model.C] for t in days])
     production = np.where(maint > 0, 0.0, var_array(model.q, model.C, days).T)
