@@ -48,3 +48,9 @@ def test_clairvoyant_is_feasible_where_mpc_on_the_mean_pays_or_violates():
         mpc = run_episode(mpc_policy(env), env, seed=seed)
         assert clairvoyant.cost == pytest.approx(0.0, abs=1e-6)
         assert mpc.reward <= clairvoyant.reward + 1e-6 or mpc.cost > 0
+
+
+def test_a_drawn_demand_beyond_any_build_out_is_planned_with_priced_shortfall():
+    env = GTEPEnv()
+    solution = solve(demand=env.dynamics.demand * 100.0)
+    assert solution.status == "optimal" and len(solution.plan) == env.horizon

@@ -50,3 +50,9 @@ def test_clairvoyant_bounds_mpc_on_common_random_numbers():
     mpc = run_episode(forecast_mpc(plan, env, 10), env, seed=3)
     assert clairvoyant.cost == pytest.approx(0.0, abs=1e-6)
     assert mpc.reward - mpc.cost <= clairvoyant.reward + 1e-6
+
+
+def test_a_drawn_demand_no_plan_meets_is_planned_with_priced_shortfall():
+    config = SchedMaintEnv().config
+    solution = solve(config, demand=np.asarray(config.demand) * 10.0)
+    assert solution.status == "optimal" and len(solution.plan) == config.episode_days

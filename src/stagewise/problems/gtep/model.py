@@ -32,6 +32,8 @@ from stagewise.problems.gtep.config import GTEPConfig
 
 DEFAULT_SOLVER = "highs"
 DEFAULT_GAP = 1e-9
+# Price per MW of unmet demand in a plan on drawn demand that no build-out covers (only then).
+SHORTFALL_PRICE = 1e4
 
 
 def build_model(
@@ -39,8 +41,12 @@ def build_model(
     state: dict[str, Any] | None = None,
     demand: np.ndarray | None = None,
     horizon: int | None = None,
+    shortfall: bool = False,
 ) -> pyo.ConcreteModel:
     """The Pyomo model of ``config`` from ``state`` over ``horizon`` periods.
+
+    ``shortfall=True`` lets demand go unmet at ``SHORTFALL_PRICE`` per MW, for a drawn
+    demand no build-out covers.
 
     Args:
         config: the problem.
@@ -109,7 +115,9 @@ def build_model(
         capacity = sum(m.n[i, r, t] * c.gencap[i] for i in m.I)
         inflow = sum(m.P[line, t] for line in m.L if line.split("_")[1] == r)
         outflow = sum(m.P[line, t] for line in m.L if line.split("_")[0] == r)
-        return capacity + inflow - outflow >= float(dem[t - 1, region_index[r]])
+        return capacity + inflow - outflow + m.unmet[r, t] >= float(dem[t - 1, region_index[r]])
+
+    m.unmet = pyo.Var(m.R, m.T, bounds=(0.0, None if shortfall else 0.0))
 
     m.demand = pyo.Constraint(m.R, m.T, rule=demand)
     # Every unit and line is paid once, so the total cost is that of the final build-out,
@@ -122,6 +130,7 @@ def build_model(
     m.cost = pyo.Objective(
         expr=sum(c.installcost.generators[i] * m.n[i, r, end] for i in m.I for r in m.R)
         + sum(c.installcost.transmission[line] * m.built[line, end] for line in m.L)
+        + SHORTFALL_PRICE * sum(m.unmet[r, t] for r in m.R for t in m.T)
         - float(paid),
         sense=pyo.minimize,
     )
@@ -153,7 +162,14 @@ def solve(
     """
     cfg = load_config(GTEPConfig, config, overrides)
     model = build_model(cfg, state, demand, horizon)
-    result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
+    try:
+        result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
+    except RuntimeError:
+        if demand is None:  # the case study is always feasible: a real error
+            raise
+        # A drawn demand above what can be built: the least unmet demand, priced.
+        model = build_model(cfg, state, demand, horizon, shortfall=True)
+        result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
     units = np.stack(
         [var_array(model.n, model.I, model.R, [t], integral=True)[..., 0] for t in model.T]
     )
