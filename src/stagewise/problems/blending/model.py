@@ -21,6 +21,7 @@ subject to (A.5.4):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -28,14 +29,18 @@ import numpy as np
 import pyomo.environ as pyo
 
 from stagewise.core.config import load_config
+from stagewise.core.mpc import MPCPolicy
 from stagewise.core.pyomo_tools import plan_from_arrays, run, var_array
 from stagewise.core.solve import PlanPolicy, Solution
-from stagewise.core.uncertainty import ClairvoyantPolicy, forecast_policies
+from stagewise.core.uncertainty import ClairvoyantPolicy, forecast_mpc, forecast_policies
 from stagewise.problems.blending.config import BlendingConfig
 from stagewise.problems.blending.env import BlendingDynamics
 
 DEFAULT_SOLVER = "scip"
 DEFAULT_GAP = 1e-6
+# Seconds per solve of the forecast policies (see plan()).
+MPC_TIME_LIMIT = 1.0
+BOUND_TIME_LIMIT = 60.0
 
 
 def build_model(
@@ -354,13 +359,31 @@ def plan(
     state: dict[str, Any] | None,
     series: Mapping[str, np.ndarray],
     window: int | None,
+    time_limit: float | None = None,
 ) -> Solution:
     """The planner of :func:`stagewise.core.uncertainty.forecast_policies`: the model from
-    ``state`` over ``window`` periods on ``series["tau0"]`` and ``series["delta0"]``."""
-    return solve(config, state=state, horizon=window, tau0=series["tau0"], delta0=series["delta0"])
+    ``state`` over ``window`` periods on ``series["tau0"]`` and ``series["delta0"]``.
+
+    On drawn series SCIP may take minutes to close the nonconvex gap: with ``time_limit``
+    the solve stops there with its incumbent (without one it goes on to the end; from the
+    initial state :func:`solve` also tries the single-source restriction).
+    """
+    series_args = {"tau0": series["tau0"], "delta0": series["delta0"]}
+    try:
+        return solve(config, state=state, horizon=window, time_limit=time_limit, **series_args)
+    except RuntimeError:  # no incumbent within the limit
+        return solve(config, state=state, horizon=window, **series_args)
 
 
-mpc_policy, clairvoyant_policy = forecast_policies(plan)
+_, clairvoyant_policy = forecast_policies(partial(plan, time_limit=BOUND_TIME_LIMIT))
+
+
+def mpc_policy(
+    env: gym.Env, window: int | None = None, time_limit: float | None = MPC_TIME_LIMIT
+) -> MPCPolicy:
+    """Rolling horizon on the forecast mean over ``window`` periods (``None``: to the end),
+    each solve stopped at ``time_limit`` seconds with its incumbent (``None``: optimal)."""
+    return forecast_mpc(partial(plan, time_limit=time_limit), env, window)
 
 
 def optimal_policy(env: gym.Env) -> PlanPolicy | ClairvoyantPolicy:
