@@ -22,8 +22,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from stagewise.core.config import ProblemConfig
 from stagewise.core.production_scheduling.network import Network
+from stagewise.core.uncertainty import UncertaintyFields
 
 Amount = Annotated[float, Field(ge=0, le=1e9)]
 Signed = Annotated[float, Field(ge=-1e9, le=1e9)]
@@ -98,7 +98,7 @@ def _read(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-class NetworkConfig(ProblemConfig):
+class NetworkConfig(UncertaintyFields):
     """The sections of the published layout and the options stagewise adds."""
 
     case: Literal["hard", "easy"] = Field(

@@ -24,16 +24,19 @@ give, sales take): the published model's mirrored balance is not reproduced.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
 
+from stagewise.core import mpc as core_mpc
 from stagewise.core.config import load_config
 from stagewise.core.env import State
 from stagewise.core.production_scheduling.network import Network
 from stagewise.core.pyomo_tools import plan_from_arrays, run
 from stagewise.core.solve import PlanPolicy, Solution
+from stagewise.core.uncertainty import ClairvoyantPolicy, forecast_policies
 
 DEFAULT_SOLVER = "highs"
 DEFAULT_GAP = 1e-9
@@ -231,15 +234,36 @@ def solve_config(
     return solution
 
 
-def optimal_policy(env: Any) -> PlanPolicy:
-    """Solve the environment's configuration and replay the optimal plan."""
+def plan(
+    config: Any, state: State | None, series: Mapping[str, np.ndarray], window: int | None
+) -> Solution:
+    """The planner of :func:`stagewise.core.uncertainty.forecast_policies`: the MILP from
+    ``state`` over ``window`` periods on ``series["demand"]`` (``[T, P]``)."""
+    return solve_network(config.network(), state, window, series["demand"])
+
+
+forecast_mpc_policy, clairvoyant_policy = forecast_policies(plan)
+
+
+def optimal_policy(env: Any) -> PlanPolicy | ClairvoyantPolicy:
+    """Solve the environment's configuration and replay the optimal plan (with
+    ``uncertainty="forecast"``: the plan on the episode's realised demand)."""
     config = env.unwrapped.config
+    if config.stochastic:
+        return clairvoyant_policy(env)
     return PlanPolicy(solve_config(type(config), config).plan)
 
 
-def mpc_policy(env: Any, horizon: int = 10) -> NetworkMPC:
-    """Re-plan ``horizon`` periods (default 10) from the current state every period."""
-    return NetworkMPC(horizon)
+def mpc_policy(
+    env: Any, horizon: int = 10, window: int | None = None
+) -> NetworkMPC | core_mpc.MPCPolicy:
+    """Re-plan ``window`` (or ``horizon``, default 10) periods from the current state every
+    period: on the network's demand, or with ``uncertainty="forecast"`` on the forecast
+    mean (:mod:`stagewise.core.mpc`)."""
+    periods = window if window is not None else horizon
+    if env.unwrapped.config.stochastic:
+        return forecast_mpc_policy(env, periods)
+    return NetworkMPC(periods)
 
 
 class NetworkMPC:

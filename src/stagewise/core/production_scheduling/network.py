@@ -34,8 +34,9 @@ from gymnasium import spaces
 
 from stagewise.core.bounded import DEFAULT_TOL
 from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
-from stagewise.core.forecast import WindowTable
+from stagewise.core.forecast import WindowTable, window_batched
 from stagewise.core.spaces import ActionCodec, Decision, DecisionField
+from stagewise.core.uncertainty import ErrorModel
 
 Decoding = Literal["default", "published"]
 # Half-width of the published idle dead zone, on the normalized action.
@@ -147,9 +148,11 @@ class NetworkDynamics(Dynamics):
     cost_families = COST_FAMILIES
     reward_term_names = REWARD_TERMS
 
-    def __init__(self, network: Network):
+    def __init__(self, network: Network, errors: ErrorModel | None = None):
         self.network = nw = network
         self.horizon = nw.horizon
+        # uncertainty="forecast": each episode's demand drawn around the network's.
+        self.errors = errors
         low, high = nw.request_bounds()
         self.codec = ActionCodec([DecisionField("batch", (len(nw.pairs),), low, high)])
         self.order = [int(j) for j in np.flatnonzero(nw.active)]
@@ -211,6 +214,8 @@ class NetworkDynamics(Dynamics):
         self.k.e_scale = as_operand(np.maximum(nw.e_max, 1.0))
         self.k.return_scale = as_operand(np.tile(np.maximum(nw.e_max, 1.0), d))
         self.demand_scale = max(float(nw.demand.max(initial=0.0)), 1e-9)
+        if self.errors is not None:  # room for draws up to 3 stationary standard deviations
+            self.demand_scale *= float(np.exp(3.0 * np.sqrt(self.errors.variance(10**6))))
         self.demand_table = WindowTable(
             nw.demand, self.horizon, pad="zero", transform=self._observed_demand
         )
@@ -232,13 +237,34 @@ class NetworkDynamics(Dynamics):
     def initial_state(self, rng: np.random.Generator, n: int) -> State:
         nw = self.network
         d = nw.max_delay - 1
-        return {
+        state = {
             "t": np.zeros(n, dtype=np.int64),
             "X": np.tile(nw.x0, (n, 1)),
             "E": np.tile(nw.e0, (n, 1)),
             "pending": np.zeros((n, d, len(nw.materials))),
             "returning": np.zeros((n, d, len(nw.equipment))),
         }
+        if self.errors is not None:
+            shape = (len(nw.products),)
+            state["log_error"] = self.errors.draw(rng, n, self.horizon, shape)
+            state["demand"] = self.errors.realise(nw.demand, state["log_error"])
+        return state
+
+    def scenario(self, state: State) -> dict[str, np.ndarray]:
+        """The realised demand ``{"demand": [n, T, P]}`` of each copy's episode (oracle use)."""
+        return {"demand": state["demand"]}
+
+    def demand_forecast(self, state: State) -> np.ndarray:
+        """``uncertainty="forecast"``: ``[n, T, P]`` demand known after ``t`` periods:
+        realised before, the forecast mean from the period being decided on."""
+        assert self.errors is not None
+        return self.errors.forecast(self.network.demand, state["log_error"], state["t"])
+
+    def physical_state(self, state: State) -> State:
+        if self.errors is None:
+            return state
+        public = {k: v for k, v in state.items() if k not in ("demand", "log_error")}
+        return {**public, "demand_forecast": self.demand_forecast(state)}
 
     def started(self, request: np.ndarray) -> np.ndarray:
         """Which requests ``[n, J]`` start a batch (before any repair): default decoding,
@@ -295,7 +321,10 @@ class NetworkDynamics(Dynamics):
         bought = np.maximum(k.reactant_floor - stock, ZERO)
         stock = stock + bought
         products = self.products
-        demand = nw.demand[period]
+        if "demand" in state:
+            demand = state["demand"][np.arange(period.shape[0]), period]
+        else:
+            demand = nw.demand[period]
         sold = np.minimum(np.maximum(stock[:, products] - k.x_min[:, products], ZERO), demand)
         stock[:, products] -= sold
         n, d = batch.shape[0], nw.max_delay
@@ -320,6 +349,8 @@ class NetworkDynamics(Dynamics):
             "pending": arriving[:, 1:],
             "returning": back[:, 1:],
         }
+        if "demand" in state:
+            next_state["demand"], next_state["log_error"] = state["demand"], state["log_error"]
         return Transition(
             state=next_state,
             reward=terms["revenue"] + terms["unmet_demand"] + terms["utilities"] + terms["orders"],
@@ -348,7 +379,15 @@ class NetworkDynamics(Dynamics):
         head = obs[:, : demand.start]
         np.minimum(head, ONE, out=head)
         np.maximum(head, ZERO, out=head)
-        obs[:, demand] = self.demand_table(state["t"])
+        if self.errors is None:
+            obs[:, demand] = self.demand_table(state["t"])
+        else:
+            ahead = window_batched(self.demand_forecast(state), state["t"], self.horizon)
+            tail = np.concatenate(
+                [ahead.reshape(n, -1) / self.demand_scale, (state["t"] / self.horizon)[:, None]],
+                axis=1,
+            )
+            obs[:, demand] = np.minimum(1.0, np.maximum(0.0, tail))
         return obs
 
 
@@ -375,7 +414,8 @@ class NetworkEnv(ConstrainedEnv):
 
     @classmethod
     def build_dynamics(cls, config: Any) -> NetworkDynamics:
-        return NetworkDynamics(cls.network_of(config))
+        errors = config.error_model() if getattr(config, "stochastic", False) else None
+        return NetworkDynamics(cls.network_of(config), errors)
 
     def encode(self, decision: dict[str, Any]) -> Any:
         """The action whose decoding runs ``decision["batch"]`` (0 or below ``V^min``: idle)."""

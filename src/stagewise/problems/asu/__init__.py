@@ -15,6 +15,7 @@ register(
         policies={
             "optimal": "stagewise.problems.asu.model:optimal_policy",
             "mpc": "stagewise.problems.asu.mpc:mpc_policy",
+            "clairvoyant": "stagewise.problems.asu.model:clairvoyant_policy",
         },
         stochastic=False,
     )

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field, model_validator
 
-from stagewise.core.config import ProblemConfig
+from stagewise.core.uncertainty import UncertaintyFields
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_FILE = DATA_DIR / "asuenv_config.json"
@@ -41,7 +41,7 @@ def _shipped() -> dict[str, Any]:
     return json.loads(DEFAULT_FILE.read_text(encoding="utf-8"))
 
 
-class ASUConfig(ProblemConfig):
+class ASUConfig(UncertaintyFields):
     """Parameters of A.9 (defaults: the published week from day 1, 4-day look-ahead).
 
     Products ``j`` are named by ``products``; hull points ``x`` by the keys of

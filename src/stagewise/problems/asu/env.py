@@ -74,6 +74,9 @@ class ASUDynamics(Dynamics):
         self.demand = np.zeros((len(self.price), len(self.products)))  # [24 (D + S), J]
         self.demand[HOURS_PER_DAY - 1 :: HOURS_PER_DAY] = self.daily_demand
         self.window = HOURS_PER_DAY * (c.lookahead_days + 1)
+        # uncertainty="forecast": each episode's hourly prices and daily demands drawn
+        # around the data (independent AR(1) paths: hourly for prices, daily per product).
+        self.errors = c.error_model() if c.stochastic else None
         self.codec = ActionCodec(
             [DecisionField("weights", (len(self.vertices),), 0.0, 1.0)], modes=("box",)
         )
@@ -106,20 +109,31 @@ class ASUDynamics(Dynamics):
         )
 
     # ------------------------------------------------------------ forecast
-    def forecast(self, t: int) -> tuple[np.ndarray, np.ndarray, int]:
+    def forecast(
+        self, t: int, price: np.ndarray | None = None, demand: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, int]:
         """What is known at hour ``t``: prices ``[L]`` and demands ``[L, J]`` of hours
-        ``t .. t + L - 1`` through the end of day ``d + S`` (``d`` today), and ``L``."""
+        ``t .. t + L - 1`` through the end of day ``d + S`` (``d`` today), and ``L``; read
+        from ``price`` ``[24 (D + S)]`` and hourly ``demand`` (default: the data's; with
+        ``uncertainty="forecast"``, the state's ``price_forecast`` and ``demand_forecast``)."""
+        price = self.price if price is None else np.asarray(price)
+        demand = self.demand if demand is None else np.asarray(demand)
         end = HOURS_PER_DAY * (t // HOURS_PER_DAY + self.config.lookahead_days + 1)
-        end = min(end, len(self.price))
-        return self.price[t:end].copy(), self.demand[t:end].copy(), max(end - t, 0)
+        end = min(end, len(price))
+        return price[t:end].copy(), demand[t:end].copy(), max(end - t, 0)
 
-    def _observed_forecast(self, t: int) -> np.ndarray:
+    def _observed_forecast(
+        self,
+        t: int,
+        price_series: np.ndarray | None = None,
+        demand_series: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Scaled forecast entries ``[W + J W]`` at hour ``t`` (A.9.5 forecast update).
 
         The day-start window of ``W = 24 (S + 1)`` hours is shifted left by the hours
         gone; the vacated tail holds the mean of the known prices and zero demand.
         """
-        price, demand, known = self.forecast(t)
+        price, demand, known = self.forecast(t, price_series, demand_series)
         obs_price = np.full(self.window, price.mean() if known else 0.0)
         obs_demand = np.zeros((self.window, len(self.products)))
         obs_price[:known], obs_demand[:known] = price, demand
@@ -129,6 +143,9 @@ class ASUDynamics(Dynamics):
     def _build_observation(self) -> None:
         self.price_scale = max(float(self.price.max(initial=0.0)), 1e-12)
         self.demand_scale = np.maximum(self.daily_demand.max(axis=0), 1e-12)
+        if self.errors is not None:  # room for draws up to 3 stationary standard deviations
+            room = float(np.exp(3.0 * np.sqrt(self.errors.variance(10**6))))
+            self.price_scale, self.demand_scale = room * self.price_scale, room * self.demand_scale
         forecast_size = self.window * (1 + len(self.products))
         size = forecast_size + len(self.products)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
@@ -144,9 +161,48 @@ class ASUDynamics(Dynamics):
 
     # --------------------------------------------------------------- state
     def initial_state(self, rng: np.random.Generator, n: int) -> State:
-        return {
+        state = {
             "t": np.zeros(n, dtype=np.int64),
             "iv": np.broadcast_to(self.initial_iv, (n, len(self.products))).copy(),
+        }
+        if self.errors is not None:
+            state["price_error"] = self.errors.draw(rng, n, len(self.price))
+            state["demand_error"] = self.errors.draw(
+                rng, n, len(self.daily_demand), (len(self.products),)
+            )
+            state["price"] = self.errors.realise(self.price, state["price_error"])
+            state["daily_demand"] = self.errors.realise(self.daily_demand, state["demand_error"])
+        return state
+
+    def _hourly(self, daily: np.ndarray) -> np.ndarray:
+        """Daily demands ``[n, days, J]`` as due hours ``[n, 24 days, J]`` (each day's last)."""
+        hourly = np.zeros((daily.shape[0], len(self.price), daily.shape[2]))
+        hourly[:, HOURS_PER_DAY - 1 :: HOURS_PER_DAY] = daily
+        return hourly
+
+    def scenario(self, state: State) -> dict[str, np.ndarray]:
+        """The realised ``price`` ``[n, L]`` and hourly ``demand`` ``[n, L, J]`` (oracle use)."""
+        return {"price": state["price"], "demand": self._hourly(state["daily_demand"])}
+
+    def series_forecast(self, state: State) -> tuple[np.ndarray, np.ndarray]:
+        """``uncertainty="forecast"``: prices ``[n, L]`` (realised before hour ``t``) and hourly
+        demands ``[n, L, J]`` (realised for the days done) known at hour ``t``, forecast
+        means from there on."""
+        assert self.errors is not None
+        price = self.errors.forecast(self.price, state["price_error"], state["t"])
+        days_done = state["t"] // HOURS_PER_DAY
+        daily = self.errors.forecast(self.daily_demand, state["demand_error"], days_done)
+        return price, self._hourly(daily)
+
+    def physical_state(self, state: State) -> State:
+        if self.errors is None:
+            return state
+        price, demand = self.series_forecast(state)
+        return {
+            "t": state["t"],
+            "iv": state["iv"],
+            "price_forecast": price,
+            "demand_forecast": demand,
         }
 
     def production(self, weights: np.ndarray) -> np.ndarray:
@@ -164,7 +220,20 @@ class ASUDynamics(Dynamics):
         k = self.k
         t, n_products = state["t"], k.n_products
         out = self.production(decision["weights"])
-        hour = k.hourly[t]
+        if "price" in state:  # the episode's drawn prices and demands
+            rows = np.arange(t.shape[0])
+            price = state["price"][rows, t][:, None]
+            due_now = np.where(
+                (t % HOURS_PER_DAY == HOURS_PER_DAY - 1)[:, None],
+                state["daily_demand"][rows, t // HOURS_PER_DAY],
+                0.0,
+            )
+            hour = np.concatenate(
+                [-price * self.config.dynamic_cost[0], -price * self.config.fixed_cost[0], due_now],
+                axis=1,
+            )
+        else:
+            hour = k.hourly[t]
         bill = out[:, n_products:] * hour[:, :2]
         terms = {"fixed": bill[:, 1], "variable": bill[:, 0]}
         stock = state["iv"] + out[:, :n_products]
@@ -182,8 +251,12 @@ class ASUDynamics(Dynamics):
             "demand_shortfall": np.add.reduce(short, axis=1) * k.rho_d,
         }
         next_t = t + k.one_hour
+        next_state = {"t": next_t, "iv": np.minimum(kept, k.capacity)}
+        if "price" in state:
+            for key in ("price", "daily_demand", "price_error", "demand_error"):
+                next_state[key] = state[key]
         return Transition(
-            state={"t": next_t, "iv": np.minimum(kept, k.capacity)},
+            state=next_state,
             reward=np.add.reduce(bill, axis=1),
             costs=costs,
             reward_terms=terms,
@@ -191,7 +264,16 @@ class ASUDynamics(Dynamics):
         )
 
     def observe(self, state: State) -> np.ndarray:
-        obs = self.obs_table[state["t"]]  # a fresh [n, size] array
+        if self.errors is None:
+            obs = self.obs_table[state["t"]]  # a fresh [n, size] array
+        else:  # the forecast of each copy, recomputed as the realisation unfolds
+            price, demand = self.series_forecast(state)
+            obs = np.zeros((state["t"].shape[0], self.observation_space.shape[0]), np.float32)
+            columns = self.stock_columns.start
+            for i, t in enumerate(state["t"]):
+                if t < self.horizon:
+                    row = self._observed_forecast(int(t), price[i], demand[i])
+                    obs[i, :columns] = np.minimum(1.0, np.maximum(0.0, row))
         # 0 <= IV <= IV^ub in every state a transition makes, so IV / IV^ub is in [0, 1].
         obs[:, self.stock_columns] = state["iv"] / self.iv_scale
         return obs
@@ -222,6 +304,13 @@ class ASUEnv(ConstrainedEnv):
     peak demand) and ``IV / IV^ub``.
 
     **Episode**: ``24 D`` hours from ``IV_i``.
+
+    **Stochastic variant** (``uncertainty="forecast"``): each episode's hourly prices and
+    daily demands are the data times AR(1) log-space errors (``error_sigma``,
+    ``error_phi``; :mod:`stagewise.core.uncertainty`; hourly steps for prices, daily steps
+    for demands). A price is known once its hour has passed, a demand once its day has; the
+    observed windows and ``info["state"]["price_forecast"]``/``["demand_forecast"]`` (hourly,
+    whole data) hold the forecast mean.
     """
 
     problem_id: ClassVar[str] = "ASU"

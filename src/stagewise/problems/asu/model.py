@@ -24,6 +24,7 @@ more). Valid "cover" inequalities on the working hours tighten the LP relaxation
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ import pyomo.environ as pyo
 from stagewise.core.config import load_config
 from stagewise.core.pyomo_tools import RunResult, plan_from_arrays, run, var_array
 from stagewise.core.solve import PlanPolicy, Solution
+from stagewise.core.uncertainty import ClairvoyantPolicy, forecast_policies
 from stagewise.problems.asu.config import HOURS_PER_DAY, ASUConfig
 from stagewise.problems.asu.env import ASUDynamics
 
@@ -248,6 +250,43 @@ def daily_costs(config: ASUConfig, weights: np.ndarray) -> list[dict[str, Any]]:
     return [{"day": config.start_day + d, "cost": float(cost)} for d, cost in enumerate(per_day)]
 
 
-def optimal_policy(env: Any) -> PlanPolicy:
-    """Solve the environment's configuration over the whole episode and replay the plan."""
+def plan(
+    config: ASUConfig,
+    state: dict[str, Any] | None,
+    series: Mapping[str, np.ndarray],
+    window: int | None,
+) -> Solution:
+    """The planner of :func:`stagewise.core.uncertainty.forecast_policies`: the model from
+    ``state`` (``None``: the initial one) over ``window`` hours (``None``: to the end) on
+    ``series["price"]`` ``[L]`` and hourly ``series["demand"]`` ``[L, J]``."""
+    base = window_at(
+        config, None if state is None else state["iv"], 0 if state is None else int(state["t"])
+    )
+    hours = base.hours if window is None else min(int(window), base.hours)
+    start = base.start
+    price = np.asarray(series["price"], dtype=float)[start : start + hours]
+    demand = np.asarray(series["demand"], dtype=float)[start : start + hours]
+    window_data = Window(start, base.inventory, price, demand)
+    try:
+        result, weights = plan_window(config, window_data)
+    except RuntimeError:  # a drawn demand no schedule meets: ship what can be, priced at rho_D
+        result, weights = plan_window(config, window_data, shortfall=True)
+    return Solution(
+        objective=result.objective,
+        status=result.status,
+        solve_time=result.solve_time,
+        bound=result.bound,
+        plan=plan_from_arrays(hours, weights=weights),
+        details={"solver": result.solver, "gap": result.gap},
+    )
+
+
+forecast_mpc_policy, clairvoyant_policy = forecast_policies(plan)
+
+
+def optimal_policy(env: Any) -> PlanPolicy | ClairvoyantPolicy:
+    """Solve the environment's configuration over the whole episode and replay the plan
+    (with ``uncertainty="forecast"``: on the episode's realised prices and demands)."""
+    if env.unwrapped.config.stochastic:
+        return clairvoyant_policy(env)
     return PlanPolicy(solve(env.unwrapped.config).plan)

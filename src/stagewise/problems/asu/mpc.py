@@ -63,14 +63,18 @@ class RollingHorizonPolicy:
         t = int(info["state"]["t"])
         offset = t - self._plan_start
         if t % self.replan_hours == 0 or not 0 <= offset < len(self._plan):
-            self._replan(t, np.asarray(info["state"]["iv"], dtype=float))
+            self._replan(t, np.asarray(info["state"]["iv"], dtype=float), info["state"])
             offset = 0
         return self._env.encode({"weights": self._plan[offset]})
 
-    def _replan(self, t: int, inventory: np.ndarray) -> None:
+    def _replan(self, t: int, inventory: np.ndarray, state: dict[str, Any] | None = None) -> None:
         dyn = self._dynamics
         assert dyn is not None
-        price, demand, known = dyn.forecast(t)
+        # uncertainty="forecast": plan on the forecast mean the state carries.
+        state = state or {}
+        price, demand, known = dyn.forecast(
+            t, state.get("price_forecast"), state.get("demand_forecast")
+        )
         if self.window_days is not None:
             end_of_window = HOURS_PER_DAY * (t // HOURS_PER_DAY + self.window_days)
             known = min(known, end_of_window - t)
@@ -98,6 +102,7 @@ class RollingHorizonPolicy:
 
 
 def mpc_policy(env: gym.Env, **options: Any) -> RollingHorizonPolicy:
-    """The daily rolling-horizon policy over the forecast window of ``env``'s config."""
+    """The daily rolling-horizon policy over the forecast window of ``env``'s config (with
+    ``uncertainty="forecast"``: on the forecast mean, re-planned each day)."""
     config: ASUConfig = env.unwrapped.config
     return RollingHorizonPolicy(window_days=config.lookahead_days + 1, **options)

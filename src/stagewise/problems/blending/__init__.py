@@ -12,7 +12,11 @@ register(
         ),
         env="stagewise.problems.blending.env:BlendingEnv",
         solve="stagewise.problems.blending.model:solve",
-        policies={"optimal": "stagewise.problems.blending.model:optimal_policy"},
+        policies={
+            "optimal": "stagewise.problems.blending.model:optimal_policy",
+            "mpc": "stagewise.problems.blending.model:mpc_policy",
+            "clairvoyant": "stagewise.problems.blending.model:clairvoyant_policy",
+        },
         stochastic=False,
     )
 )

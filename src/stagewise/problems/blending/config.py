@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from stagewise.core.config import ProblemConfig
+from stagewise.core.uncertainty import UncertaintyFields
 
 DATA_DIR = Path(__file__).parent / "data"
 INSTANCE_FILES = {"table1": "table1_config.json", "large": "large_config.json"}
@@ -66,7 +66,7 @@ def read_connections(path: str) -> dict[str, Any]:
     return json.loads(target.read_text(encoding="utf-8"))
 
 
-class BlendingConfig(ProblemConfig):
+class BlendingConfig(UncertaintyFields):
     """Parameters of A.5 (defaults: the Table-1 case study, strategy ``prop``).
 
     Sources ``s``, blenders ``j``, products ``p`` and properties ``q`` are named by

@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
-from stagewise.core.forecast import WindowTable
+from stagewise.core.forecast import WindowTable, window_batched
 from stagewise.core.spaces import ActionCodec, Decision, DecisionField
 from stagewise.problems.blending.config import BlendingConfig
 
@@ -85,6 +85,17 @@ class BlendingDynamics(Dynamics):
             availability, k, pad="zero", transform=lambda w: self._observed_tail(w, n_s)
         )
         self.arc_costs = c.alpha > 0 or c.beta > 0
+        # uncertainty="forecast": each episode's availability and demand limits drawn around
+        # the published ones ([T, S + P], the observation's scales keep room for the draws).
+        self.errors = c.error_model() if c.stochastic else None
+        self.published = np.hstack([self.tau0, self.delta0])
+        room = 1.0 if self.errors is None else np.exp(3 * np.sqrt(self.errors.variance(10**6)))
+        self.series_scale = room * np.concatenate(
+            [
+                np.full(n_s, max(float(self.tau0.max(initial=0.0)), 1e-9)),
+                np.full(n_p, max(float(self.delta0.max(initial=0.0)), 1e-9)),
+            ]
+        )
         # Availability and demand limit of each period, and a zero row for t = T.
         self.availability = np.vstack([np.hstack([self.tau0, self.delta0]), np.zeros(n_s + n_p)])
         bound = {
@@ -140,13 +151,29 @@ class BlendingDynamics(Dynamics):
         return np.concatenate([tau / tau_scale, delta / delta_scale, t], axis=1)
 
     def initial_state(self, rng: np.random.Generator, n: int) -> State:
-        return {
+        state = {
             "t": np.zeros(n, dtype=np.int64),
             "I_s": np.zeros((n, len(self.config.sources))),
             "I_j": np.zeros((n, len(self.config.blenders))),
             "I_p": np.zeros((n, len(self.config.products))),
             "C": np.zeros((n, len(self.config.blenders), len(self.config.properties))),
         }
+        if self.errors is not None:
+            shape = (self.published.shape[1],)
+            state["log_error"] = self.errors.draw(rng, n, self.horizon, shape)
+            state["available"] = self.errors.realise(self.published, state["log_error"])
+        return state
+
+    def scenario(self, state: State) -> dict[str, np.ndarray]:
+        """The realised ``tau0`` ``[n, T, S]`` and ``delta0`` ``[n, T, P]`` (oracle use)."""
+        n_s = self.k.n_sources
+        return {"tau0": state["available"][:, :, :n_s], "delta0": state["available"][:, :, n_s:]}
+
+    def forecast(self, state: State) -> np.ndarray:
+        """``uncertainty="forecast"``: ``[n, T, S + P]`` availability and demand limits known
+        after ``t`` periods: realised before, the forecast mean from the period decided on."""
+        assert self.errors is not None
+        return self.errors.forecast(self.published, state["log_error"], state["t"])
 
     def _bound_costs(self, new: np.ndarray) -> np.ndarray:
         """A.5.5 bound costs ``[n, 3]`` (sources, blenders, products): ``lambda_B (lambda_0,B +
@@ -160,7 +187,11 @@ class BlendingDynamics(Dynamics):
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
         k, repair = self.k, self.strategy
-        available = self.availability[state["t"]]
+        if "available" in state:
+            rows = np.arange(state["t"].shape[0])
+            available = state["available"][rows, np.minimum(state["t"], k.horizon - 1)]
+        else:
+            available = self.availability[state["t"]]
         tau_max, delta_max = available[:, : k.n_sources], available[:, k.n_sources :]
         tau, delta = decision["buy"] * tau_max, decision["sell"] * delta_max
         f_sj, f_jp = decision["flow_sj"], decision["flow_jp"]
@@ -231,6 +262,9 @@ class BlendingDynamics(Dynamics):
             "I_p": I_p,
             "C": C_next,
         }
+        if "available" in state:
+            next_state["available"] = state["available"]
+            next_state["log_error"] = state["log_error"]
         return Transition(
             state=next_state,
             reward=sales + purchases + flows,
@@ -261,16 +295,41 @@ class BlendingDynamics(Dynamics):
             [
                 inventory / self.k.inventory_scale,
                 state["C"].reshape(n, -1) / self.k.property_scale,
-                self.observed_tail(state["t"]),
+                self.observed_tail(state["t"])
+                if self.errors is None
+                else self._forecast_tail(state),
             ],
             axis=1,
         )
         return np.minimum(ONE, np.maximum(ZERO, obs)).astype(np.float32)
 
+    def _forecast_tail(self, state: State) -> np.ndarray:
+        """``uncertainty="forecast"``: the scaled forecast window (tau0 source-major, delta0
+        product-major, 0 beyond ``T``) and ``t / T``."""
+        n, n_s = state["t"].shape[0], self.k.n_sources
+        ahead = window_batched(
+            self.forecast(state) / self.series_scale, state["t"], self.config.window_len
+        )
+        tau = ahead[:, :, :n_s].transpose(0, 2, 1).reshape(n, -1)
+        delta = ahead[:, :, n_s:].transpose(0, 2, 1).reshape(n, -1)
+        return np.concatenate([tau, delta, (state["t"] / self.horizon)[:, None]], axis=1)
+
     def physical_state(self, state: State) -> State:
-        available = self.availability[np.minimum(state["t"], self.horizon)]
         n_s = self.k.n_sources
-        return {**state, "tau0": available[:, :n_s], "delta0": available[:, n_s:]}
+        if self.errors is None:
+            available = self.availability[np.minimum(state["t"], self.horizon)]
+            return {**state, "tau0": available[:, :n_s], "delta0": available[:, n_s:]}
+        public = {k: v for k, v in state.items() if k not in ("available", "log_error")}
+        forecast = self.forecast(state)
+        padded = np.concatenate([forecast, np.zeros_like(forecast[:, :1])], axis=1)
+        now = padded[np.arange(forecast.shape[0]), np.minimum(state["t"], self.horizon)]
+        return {
+            **public,
+            "tau0": now[:, :n_s],
+            "delta0": now[:, n_s:],
+            "tau0_forecast": forecast[:, :, :n_s],
+            "delta0_forecast": forecast[:, :, n_s:],
+        }
 
 
 class BlendingEnv(ConstrainedEnv):

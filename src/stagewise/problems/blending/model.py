@@ -20,6 +20,8 @@ subject to (A.5.4):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -27,13 +29,18 @@ import numpy as np
 import pyomo.environ as pyo
 
 from stagewise.core.config import load_config
+from stagewise.core.mpc import MPCPolicy
 from stagewise.core.pyomo_tools import plan_from_arrays, run, var_array
 from stagewise.core.solve import PlanPolicy, Solution
+from stagewise.core.uncertainty import ClairvoyantPolicy, forecast_mpc, forecast_policies
 from stagewise.problems.blending.config import BlendingConfig
 from stagewise.problems.blending.env import BlendingDynamics
 
 DEFAULT_SOLVER = "scip"
 DEFAULT_GAP = 1e-6
+# Seconds per solve of the forecast policies (see plan()).
+MPC_TIME_LIMIT = 1.0
+BOUND_TIME_LIMIT = 60.0
 
 
 def build_model(
@@ -41,6 +48,8 @@ def build_model(
     state: dict[str, Any] | None = None,
     horizon: int | None = None,
     single_source: bool = False,
+    tau0: np.ndarray | None = None,
+    delta0: np.ndarray | None = None,
 ) -> pyo.ConcreteModel:
     """The MINLP from ``state`` (``None``: empty tanks at t = 0) over ``horizon`` periods.
 
@@ -52,6 +61,9 @@ def build_model(
     problem (a lower bound). It needs empty blenders at the start.
     """
     c, dyn = config, BlendingDynamics(config)
+    # Availability and demand limits [T, S], [T, P]: the config's, a forecast or a scenario.
+    tau0 = dyn.tau0 if tau0 is None else np.asarray(tau0, dtype=float)
+    delta0 = dyn.delta0 if delta0 is None else np.asarray(delta0, dtype=float)
     if state is None:
         state = {k: v[0] for k, v in dyn.initial_state(np.random.default_rng(0), 1).items()}
     start = int(state["t"])
@@ -67,8 +79,8 @@ def build_model(
     arc_cap_jp = [min(dyn.flow_max, b_high[J.index(j)]) for j, _ in dyn.product_arcs]
     m = pyo.ConcreteModel(name="blending")
     m.T = pyo.RangeSet(start, end - 1)
-    m.tau = pyo.Var(range(len(S)), m.T, bounds=lambda _, s, t: (0.0, dyn.tau0[t, s]))
-    m.delta = pyo.Var(range(len(P)), m.T, bounds=lambda _, p, t: (0.0, dyn.delta0[t, p]))
+    m.tau = pyo.Var(range(len(S)), m.T, bounds=lambda _, s, t: (0.0, tau0[t, s]))
+    m.delta = pyo.Var(range(len(P)), m.T, bounds=lambda _, p, t: (0.0, delta0[t, p]))
     m.F_sj = pyo.Var(A_sj, m.T, bounds=lambda _, a, t: (0.0, arc_cap_sj[a]))
     m.F_jp = pyo.Var(A_jp, m.T, bounds=lambda _, a, t: (0.0, arc_cap_jp[a]))
     m.I_s = pyo.Var(range(len(S)), m.T, bounds=lambda _, i, t: tuple(b[i] for b in dyn.bounds["s"]))
@@ -234,6 +246,8 @@ def solve(
     time_limit: float | None = None,
     mip_gap: float = DEFAULT_GAP,
     single_source: bool = False,
+    tau0: np.ndarray | None = None,
+    delta0: np.ndarray | None = None,
     **overrides: Any,
 ) -> Solution:
     """Globally optimal blending plan (objective = episode reward from ``state``).
@@ -250,12 +264,16 @@ def solve(
             before optimality (``time_limit``) from empty blenders, the restriction is solved
             too (without a time limit) and the better plan returned, with the full model's
             bound.
+        tau0, delta0: availability ``[T, S]`` and demand limits ``[T, P]`` to plan on
+            (default: the config's), e.g. a forecast or an episode's scenario.
         overrides: config fields, e.g. ``instance="large"``.
     """
     cfg = load_config(BlendingConfig, config, overrides)
     fallback = not single_source and _blenders_empty(cfg, state)
     try:
-        solution = _solve_model(cfg, state, horizon, solver, time_limit, mip_gap, single_source)
+        solution = _solve_model(
+            cfg, state, horizon, solver, time_limit, mip_gap, single_source, tau0, delta0
+        )
     except RuntimeError:  # stopped without any feasible plan
         if not fallback:
             raise
@@ -264,7 +282,7 @@ def solve(
         return solution
     # The full model stopped early (e.g. the large instance): the linear restriction, solved
     # without a time limit, often has a better plan; keep it with the full model's bound.
-    restricted = _solve_model(cfg, state, horizon, None, None, mip_gap, True)
+    restricted = _solve_model(cfg, state, horizon, None, None, mip_gap, True, tau0, delta0)
     if solution is not None and restricted.objective <= solution.objective:
         return solution
     bound = None if solution is None else solution.bound
@@ -298,10 +316,14 @@ def _solve_model(
     time_limit: float | None,
     mip_gap: float,
     single_source: bool,
+    tau0: np.ndarray | None = None,
+    delta0: np.ndarray | None = None,
 ) -> Solution:
     """One solve of the full model or of the single-source restriction."""
     dyn = BlendingDynamics(cfg)
-    model = build_model(cfg, state, horizon, single_source)
+    tau0 = dyn.tau0 if tau0 is None else np.asarray(tau0, dtype=float)
+    delta0 = dyn.delta0 if delta0 is None else np.asarray(delta0, dtype=float)
+    model = build_model(cfg, state, horizon, single_source, tau0, delta0)
     default = "highs" if single_source else DEFAULT_SOLVER
     result = run(model, model.cost, solver, default, time_limit, mip_gap)
     periods = list(model.T)
@@ -320,8 +342,8 @@ def _solve_model(
             len(periods),
             flow_sj=f_sj,
             flow_jp=f_jp,
-            buy=_fraction(tau, dyn.tau0[periods]),
-            sell=_fraction(delta, dyn.delta0[periods]),
+            buy=_fraction(tau, tau0[periods]),
+            sell=_fraction(delta, delta0[periods]),
         ),
         details={
             "solver": result.solver,
@@ -332,6 +354,41 @@ def _solve_model(
     )
 
 
-def optimal_policy(env: gym.Env) -> PlanPolicy:
-    """Solve the environment's configuration and replay the optimal plan."""
+def plan(
+    config: BlendingConfig,
+    state: dict[str, Any] | None,
+    series: Mapping[str, np.ndarray],
+    window: int | None,
+    time_limit: float | None = None,
+) -> Solution:
+    """The planner of :func:`stagewise.core.uncertainty.forecast_policies`: the model from
+    ``state`` over ``window`` periods on ``series["tau0"]`` and ``series["delta0"]``.
+
+    On drawn series SCIP may take minutes to close the nonconvex gap: with ``time_limit``
+    the solve stops there with its incumbent (without one it goes on to the end; from the
+    initial state :func:`solve` also tries the single-source restriction).
+    """
+    series_args = {"tau0": series["tau0"], "delta0": series["delta0"]}
+    try:
+        return solve(config, state=state, horizon=window, time_limit=time_limit, **series_args)
+    except RuntimeError:  # no incumbent within the limit
+        return solve(config, state=state, horizon=window, **series_args)
+
+
+_, clairvoyant_policy = forecast_policies(partial(plan, time_limit=BOUND_TIME_LIMIT))
+
+
+def mpc_policy(
+    env: gym.Env, window: int | None = None, time_limit: float | None = MPC_TIME_LIMIT
+) -> MPCPolicy:
+    """Rolling horizon on the forecast mean over ``window`` periods (``None``: to the end),
+    each solve stopped at ``time_limit`` seconds with its incumbent (``None``: optimal)."""
+    return forecast_mpc(partial(plan, time_limit=time_limit), env, window)
+
+
+def optimal_policy(env: gym.Env) -> PlanPolicy | ClairvoyantPolicy:
+    """Solve the environment's configuration and replay the optimal plan (with
+    ``uncertainty="forecast"``: the plan on the episode's realised series)."""
+    if env.unwrapped.config.stochastic:
+        return clairvoyant_policy(env)
     return PlanPolicy(solve(env.unwrapped.config).plan)

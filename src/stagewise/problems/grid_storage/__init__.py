@@ -12,7 +12,11 @@ register(
         ),
         env="stagewise.problems.grid_storage.env:GridStorageEnv",
         solve="stagewise.problems.grid_storage.model:solve",
-        policies={"optimal": "stagewise.problems.grid_storage.model:optimal_policy"},
+        policies={
+            "optimal": "stagewise.problems.grid_storage.model:optimal_policy",
+            "mpc": "stagewise.problems.grid_storage.model:mpc_policy",
+            "clairvoyant": "stagewise.problems.grid_storage.model:clairvoyant_policy",
+        },
         stochastic=False,
     )
 )

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from stagewise.core.config import ProblemConfig
+from stagewise.core.uncertainty import UncertaintyFields
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_FILE = DATA_DIR / "battery_config.json"
@@ -61,7 +61,7 @@ def pair_key(key: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-class GridStorageConfig(ProblemConfig):
+class GridStorageConfig(UncertaintyFields):
     """Parameters of A.7 (defaults: the published 3-bus case study ``battery_config.json``)."""
 
     time_periods: int = Field(ge=1, le=10_000, description="T: hours in an episode")

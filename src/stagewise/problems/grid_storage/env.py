@@ -10,7 +10,7 @@ from gymnasium import spaces
 
 from stagewise.core.bounded import DEFAULT_TOL
 from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
-from stagewise.core.forecast import WindowTable
+from stagewise.core.forecast import WindowTable, window_batched
 from stagewise.core.spaces import ActionCodec, Decision, DecisionField
 from stagewise.problems.grid_storage.config import GridStorageConfig
 
@@ -119,6 +119,10 @@ class GridStorageDynamics(Dynamics):
         self.angle_mid = g.angle_up + g.angle_low
         self.slack_scale = c.smax if c.smax > 0 else 1.0
         self.demand_scale = max(float(g.demand.max(initial=0.0)), 1e-9)
+        # uncertainty="forecast": each episode's demand drawn around the published one.
+        self.errors = c.error_model() if c.stochastic else None
+        if self.errors is not None:  # room for draws up to 3 stationary standard deviations
+            self.demand_scale *= float(np.exp(3.0 * np.sqrt(self.errors.variance(10**6))))
         self.observed_tail = WindowTable(
             g.demand, c.DemandForecastHorizon, pad="zero", transform=self._observed_tail
         )
@@ -169,7 +173,7 @@ class GridStorageDynamics(Dynamics):
 
     def initial_state(self, rng: np.random.Generator, n: int) -> State:
         g = self.data
-        return {
+        state = {
             "t": np.zeros(n, dtype=np.int64),
             "E": np.tile(g.e_0, (n, 1)),
             "theta": np.zeros((n, g.n_bus - 1)),
@@ -177,6 +181,20 @@ class GridStorageDynamics(Dynamics):
             "flow": np.zeros((n, g.n_line)),
             "slack": np.zeros((n, g.n_bus)),
         }
+        if self.errors is not None:
+            state["log_error"] = self.errors.draw(rng, n, self.horizon, (g.n_bus,))
+            state["demand"] = self.errors.realise(g.demand, state["log_error"])
+        return state
+
+    def scenario(self, state: State) -> dict[str, np.ndarray]:
+        """The realised demand ``{"load": [n, T, N]}`` of each copy's episode (oracle use)."""
+        return {"load": state["demand"]}
+
+    def load_forecast(self, state: State) -> np.ndarray:
+        """``uncertainty="forecast"``: ``[n, T, N]`` demand known after ``t`` hours:
+        realised before, the forecast mean from the hour being decided on."""
+        assert self.errors is not None
+        return self.errors.forecast(self.data.demand, state["log_error"], state["t"])
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
         g, k, c = self.data, self.k, self.config
@@ -185,7 +203,11 @@ class GridStorageDynamics(Dynamics):
         raw = k.gamma * state["E"] + k.eta * charge - discharge * k.inv_eta
         energy = np.minimum(np.maximum(raw, k.e_min), k.e_max)
         # Step 3: shedding beyond the bus's own demand is cut and charged.
-        demand = g.demand[np.minimum(state["t"], k.last_hour)]
+        hour = np.minimum(state["t"], k.last_hour)
+        if "demand" in state:
+            demand = state["demand"][np.arange(hour.shape[0]), hour]
+        else:
+            demand = g.demand[hour]
         shed = np.minimum(decision["shed"], demand)
         # Step 4: DC flows B_ij (theta_i - theta_j) on energised lines, 0 on the others
         # (theta_1 = 0: the angle differences are the decided angles times the incidence).
@@ -216,15 +238,18 @@ class GridStorageDynamics(Dynamics):
             "shed": -c.Kls * (shed @ bus),
         }
         t = state["t"] + k.one
+        next_state = {
+            "t": t,
+            "E": energy,
+            "theta": theta,
+            "angle_diff": diff,
+            "flow": flow,
+            "slack": slack,
+        }
+        if "demand" in state:
+            next_state["demand"], next_state["log_error"] = state["demand"], state["log_error"]
         return Transition(
-            state={
-                "t": t,
-                "E": energy,
-                "theta": theta,
-                "angle_diff": diff,
-                "flow": flow,
-                "slack": slack,
-            },
+            state=next_state,
             reward=terms["generation"] + terms["slack"] + terms["shed"],
             costs=costs,
             reward_terms=terms,
@@ -239,7 +264,9 @@ class GridStorageDynamics(Dynamics):
                 state["angle_diff"] * k.angle_gain - k.angle_offset,
                 state["flow"] * k.inv_f_max,
                 state["slack"] * k.inv_smax,
-                self.observed_tail(state["t"]),
+                self.observed_tail(state["t"])
+                if self.errors is None
+                else self._forecast_tail(state),
             ],
             axis=1,
         )
@@ -253,9 +280,24 @@ class GridStorageDynamics(Dynamics):
         clock = np.minimum(np.arange(rows) / max(self.horizon - 1, 1), 1.0)
         return np.concatenate([demand, clock[:, None]], axis=1)
 
+    def _forecast_tail(self, state: State) -> np.ndarray:
+        """The observation's tail with ``uncertainty="forecast"``: the scaled forecast window
+        (bus-major, 0 beyond ``T``) and ``min(t / (T - 1), 1)``."""
+        n, width = state["t"].shape[0], self.config.DemandForecastHorizon
+        ahead = window_batched(self.load_forecast(state), state["t"], width, pad="zero")
+        clock = np.minimum(state["t"] / max(self.horizon - 1, 1), 1.0)
+        return np.concatenate(
+            [ahead.transpose(0, 2, 1).reshape(n, -1) / self.demand_scale, clock[:, None]], axis=1
+        )
+
     def physical_state(self, state: State) -> State:
         hour = np.minimum(state["t"], self.k.last_hour)
-        return {**state, "demand_forecast": self.data.demand[hour]}
+        if self.errors is None:
+            return {**state, "demand_forecast": self.data.demand[hour]}
+        public = {k: v for k, v in state.items() if k not in ("demand", "log_error")}
+        forecast = self.load_forecast(state)
+        rows = np.arange(hour.shape[0])
+        return {**public, "demand_forecast": forecast[rows, hour], "load_forecast": forecast}
 
 
 def _beyond(x: np.ndarray) -> np.ndarray:
@@ -292,6 +334,13 @@ class GridStorageEnv(ConstrainedEnv):
     ``t / (T - 1)``.
 
     **Episode**: ``T`` hours from ``E_0``.
+
+    **Stochastic variant** (``uncertainty="forecast"``): each episode's demand is the
+    published demand times AR(1) log-space errors per bus (``error_sigma``, ``error_phi``;
+    :mod:`stagewise.core.uncertainty`). The hour being decided is known only through its
+    forecast (lead 1): the slack covers a shortfall, over-generation is charged; the
+    observed window holds the forecast mean, ``info["state"]["load_forecast"]`` all
+    ``[T, N]`` hours.
     """
 
     problem_id: ClassVar[str] = "GridStorage"

@@ -24,6 +24,7 @@ builder gives the full-horizon optimum and re-planning from a later hour.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -32,15 +33,20 @@ import pyomo.environ as pyo
 from stagewise.core.config import load_config
 from stagewise.core.pyomo_tools import plan_from_arrays, run, var_array
 from stagewise.core.solve import PlanPolicy, Solution
+from stagewise.core.uncertainty import ClairvoyantPolicy, forecast_policies
 from stagewise.problems.grid_storage.config import GridStorageConfig
 from stagewise.problems.grid_storage.env import GridData
 
 
 def build_model(
-    config: GridStorageConfig, state: dict[str, Any] | None = None, horizon: int | None = None
+    config: GridStorageConfig,
+    state: dict[str, Any] | None = None,
+    horizon: int | None = None,
+    demand: np.ndarray | None = None,
 ) -> pyo.ConcreteModel:
     """The Pyomo model of ``config`` from ``state`` (default: the initial state) over
-    ``horizon`` hours (default: to the end of the episode)."""
+    ``horizon`` hours (default: to the end of the episode) on ``demand`` ``[T, N]`` (MW;
+    default: the config's)."""
     g = GridData(config)
     c = config
     start = int(state["t"]) if state is not None else 0
@@ -53,7 +59,7 @@ def build_model(
     m.G = pyo.RangeSet(0, g.n_gen - 1)
     m.L = pyo.Set(initialize=[k for k in range(g.n_line) if g.energised[k]], ordered=True)
     m.T = pyo.RangeSet(start, start + hours - 1)
-    demand = g.demand
+    demand = g.demand if demand is None else np.asarray(demand, dtype=float)
     m.p = pyo.Var(m.G, m.T, bounds=lambda _, i, t: (g.p_min[i], g.p_max[i]))
     m.c = pyo.Var(m.N, m.T, bounds=lambda _, n, t: (g.c_min[n], g.c_max[n]))
     m.pd = pyo.Var(m.N, m.T, bounds=lambda _, n, t: (g.d_min[n], g.d_max[n]))
@@ -121,6 +127,7 @@ def solve(
     *,
     state: dict[str, Any] | None = None,
     horizon: int | None = None,
+    demand: np.ndarray | None = None,
     solver: str | None = None,
     time_limit: float | None = None,
     **overrides: Any,
@@ -131,12 +138,13 @@ def solve(
         config: path, dict or :class:`GridStorageConfig` (``None``: ``battery_config.json``).
         state: environment state (``info["state"]``) to plan from; ``None``: the initial one.
         horizon: hours to plan (default: to the end of the episode).
+        demand: ``[T, N]`` demand (MW) to plan on (default: the config's).
         solver: ``"highs"`` (default for a linear cost), ``"scip"`` or another Pyomo solver.
         time_limit: seconds.
         overrides: config fields, e.g. ``cost_polynomial="shifted"``.
     """
     cfg = load_config(GridStorageConfig, config, overrides)
-    model = build_model(cfg, state, horizon)
+    model = build_model(cfg, state, horizon, demand)
     result = run(model, model.cost, solver, default_solver(cfg), time_limit)
     hours = list(model.T)
     arrays = {
@@ -165,6 +173,23 @@ def solve(
     )
 
 
-def optimal_policy(env: Any) -> PlanPolicy:
-    """Solve the environment's configuration and replay the optimal plan."""
+def plan(
+    config: GridStorageConfig,
+    state: dict[str, Any] | None,
+    series: Mapping[str, np.ndarray],
+    window: int | None,
+) -> Solution:
+    """The planner of :func:`stagewise.core.uncertainty.forecast_policies`: the model from
+    ``state`` over ``window`` hours on ``series["load"]`` (``[T, N]`` MW)."""
+    return solve(config, state=state, horizon=window, demand=series["load"])
+
+
+mpc_policy, clairvoyant_policy = forecast_policies(plan)
+
+
+def optimal_policy(env: Any) -> PlanPolicy | ClairvoyantPolicy:
+    """Solve the environment's configuration and replay the optimal plan (with
+    ``uncertainty="forecast"``: the plan on the episode's realised demand)."""
+    if env.unwrapped.config.stochastic:
+        return clairvoyant_policy(env)
     return PlanPolicy(solve(env.unwrapped.config).plan)

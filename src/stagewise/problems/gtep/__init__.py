@@ -12,7 +12,11 @@ register(
         ),
         env="stagewise.problems.gtep.env:GTEPEnv",
         solve="stagewise.problems.gtep.model:solve",
-        policies={"optimal": "stagewise.problems.gtep.model:optimal_policy"},
+        policies={
+            "optimal": "stagewise.problems.gtep.model:optimal_policy",
+            "mpc": "stagewise.problems.gtep.model:mpc_policy",
+            "clairvoyant": "stagewise.problems.gtep.model:clairvoyant_policy",
+        },
         stochastic=False,
     )
 )

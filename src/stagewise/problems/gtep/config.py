@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from stagewise.core.config import ProblemConfig
+from stagewise.core.uncertainty import UncertaintyFields
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_FILE = DATA_DIR / "gen_trans_config.json"
@@ -51,7 +51,7 @@ def _shipped() -> dict[str, Any]:
     return unwrap_published(json.loads(DEFAULT_FILE.read_text(encoding="utf-8")))
 
 
-class GTEPConfig(ProblemConfig):
+class GTEPConfig(UncertaintyFields):
     """Parameters of A.4 (defaults: the published 5-region, 2-type, 10-line case study).
 
     Generator types ``i`` and regions ``r`` are named by the keys of ``gencap``

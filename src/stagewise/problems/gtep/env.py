@@ -10,7 +10,7 @@ from gymnasium import spaces
 
 from stagewise.core.bounded import l0_l2_penalty, truncate_at_capacity
 from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
-from stagewise.core.forecast import WindowTable
+from stagewise.core.forecast import WindowTable, window_batched
 from stagewise.core.spaces import ActionCodec, Decision, DecisionField
 from stagewise.problems.gtep.config import GTEPConfig
 
@@ -55,8 +55,12 @@ class GTEPDynamics(Dynamics):
                 DecisionField("flow", (len(self.lines),), -self.line_capacity, self.line_capacity)
             )
         self.codec = ActionCodec(fields, modes=("box",))
+        # uncertainty="forecast": each episode's demand drawn around the published one.
+        self.errors = c.error_model() if c.stochastic else None
         self.units_scale = np.where(self.max_units > 0, self.max_units, 1.0).ravel()
         self.demand_scale = max(float(self.demand.max(initial=0.0)), 1e-9)
+        if self.errors is not None:  # room for draws up to 3 stationary standard deviations
+            self.demand_scale *= float(np.exp(3.0 * np.sqrt(self.errors.variance(10**6))))
         size = self.max_units.size + len(self.lines) + len(self.regions) * c.forecast_window + 1
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
         self.demand_table = WindowTable(self.demand, c.forecast_window, pad="zero")
@@ -82,11 +86,25 @@ class GTEPDynamics(Dynamics):
         )
 
     def initial_state(self, rng: np.random.Generator, n: int) -> State:
-        return {
+        state = {
             "t": np.zeros(n, dtype=np.int64),
             "n": np.zeros((n, *self.max_units.shape)),
             "built": np.zeros((n, len(self.lines))),
         }
+        if self.errors is not None:
+            state["log_error"] = self.errors.draw(rng, n, self.horizon, (len(self.regions),))
+            state["demand"] = self.errors.realise(self.demand, state["log_error"])
+        return state
+
+    def scenario(self, state: State) -> dict[str, np.ndarray]:
+        """The realised demand ``{"load": [n, T, R]}`` of each copy's episode (oracle use)."""
+        return {"load": state["demand"]}
+
+    def load_forecast(self, state: State) -> np.ndarray:
+        """``uncertainty="forecast"``: ``[n, T, R]`` demand known after ``t`` periods:
+        realised before, the forecast mean from the period being decided on."""
+        assert self.errors is not None
+        return self.errors.forecast(self.demand, state["log_error"], state["t"])
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
         k = self.k
@@ -108,7 +126,11 @@ class GTEPDynamics(Dynamics):
         else:
             terms["lines"] = np.zeros(add.shape[0])
         period = state["t"]
-        unmet = np.maximum(self.demand[period] - supply, ZERO)
+        if "demand" in state:
+            demand_now = state["demand"][np.arange(period.shape[0]), period]
+        else:
+            demand_now = self.demand[period]
+        unmet = np.maximum(demand_now - supply, ZERO)
         costs = {
             "generator_bound": np.add.reduce(
                 l0_l2_penalty(overshoot, k.penalty_fixed, k.penalty_quadratic, k.tol), axis=(1, 2)
@@ -118,6 +140,8 @@ class GTEPDynamics(Dynamics):
             ),
         }
         next_state = {"t": period + k.one_period, "n": units, "built": built}
+        if "demand" in state:
+            next_state["demand"], next_state["log_error"] = state["demand"], state["log_error"]
         return Transition(
             state=next_state,
             reward=terms["generators"] + terms["lines"],
@@ -127,8 +151,11 @@ class GTEPDynamics(Dynamics):
         )
 
     def demand_window(self, state: State) -> np.ndarray:
-        """Demand ``[n, k, R]`` (MW) of the next ``k`` periods, zero beyond the horizon."""
-        return self.demand_table(state["t"])
+        """Demand ``[n, k, R]`` (MW) of the next ``k`` periods, zero beyond the horizon
+        (with ``uncertainty="forecast"``: the forecast mean)."""
+        if self.errors is None:
+            return self.demand_table(state["t"])
+        return window_batched(self.load_forecast(state), state["t"], self.config.forecast_window)
 
     def _observed_tail(self, windows: np.ndarray) -> np.ndarray:
         """Scaled forecast windows ``[rows, k, R]`` of periods ``t = 0, 1, ...`` followed by
@@ -143,15 +170,32 @@ class GTEPDynamics(Dynamics):
             [
                 state["n"].reshape(n, -1) / self.k.units_scale,
                 state["built"],
-                self.observed_tail(state["t"]),
+                self.observed_tail(state["t"])
+                if self.errors is None
+                else self._forecast_tail(state),
             ],
             axis=1,
         )
         # np.clip(obs, 0, 1) to the bit (signed zeros too), without its Python-level overhead.
         return np.minimum(ONE, np.maximum(ZERO, obs)).astype(np.float32)
 
+    def _forecast_tail(self, state: State) -> np.ndarray:
+        """The observation's tail with ``uncertainty="forecast"``: scaled forecast, ``t / T``."""
+        n = state["t"].shape[0]
+        forecast = self.demand_window(state).transpose(0, 2, 1).reshape(n, -1)
+        return np.concatenate(
+            [forecast / self.demand_scale, (state["t"] / self.horizon)[:, None]], axis=1
+        )
+
     def physical_state(self, state: State) -> State:
-        return {**state, "demand_forecast": self.demand_window(state)}
+        if self.errors is None:
+            return {**state, "demand_forecast": self.demand_window(state)}
+        public = {k: v for k, v in state.items() if k not in ("demand", "log_error")}
+        return {
+            **public,
+            "demand_forecast": self.demand_window(state),
+            "load_forecast": self.load_forecast(state),
+        }
 
 
 class GTEPEnv(ConstrainedEnv):
@@ -179,6 +223,13 @@ class GTEPEnv(ConstrainedEnv):
     (region-major, divided by the peak demand, 0 beyond the horizon) and ``t / T``.
 
     **Episode**: ``T`` periods from nothing installed.
+
+    **Stochastic variant** (``uncertainty="forecast"``): each episode's demand is the
+    published demand times AR(1) log-space errors per region (``error_sigma``,
+    ``error_phi``; :mod:`stagewise.core.uncertainty`). The period being decided is known
+    only through its forecast (lead 1); the observed window and
+    ``info["state"]["demand_forecast"]`` hold the forecast mean,
+    ``info["state"]["load_forecast"]`` all ``[T, R]`` periods.
     """
 
     problem_id: ClassVar[str] = "GTEP"

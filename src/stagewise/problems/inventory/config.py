@@ -15,6 +15,11 @@ published code draws at every reset (Normal(30, 2), NumPy ``RandomState(42)``),
 shipped as data; ``"stochastic"`` draws a fresh Normal(mean, std) sequence,
 truncated at 0, from the environment's generator each episode; a list of
 numbers is a fixed sequence of its own.
+
+Stochastic variant (``uncertainty="forecast"``): the demand of each episode is the
+fixed sequence (``"published"`` or a list) times AR(1) log-space errors
+(:mod:`stagewise.core.uncertainty`, ``error_sigma``, ``error_phi``); the observation's
+window and ``info["state"]["demand_forecast"]`` hold the forecast mean.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from stagewise.core.config import ProblemConfig
+from stagewise.core.uncertainty import UncertaintyFields
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_FILE = DATA_DIR / "supply_chain_config.json"
@@ -85,7 +90,7 @@ def published_demand() -> tuple[float, ...]:
     return tuple(json.loads(DEMAND_FILE.read_text(encoding="utf-8"))["demand"])
 
 
-class InvMgmtConfig(ProblemConfig):
+class InvMgmtConfig(UncertaintyFields):
     """Parameters of A.6 (defaults: the published 1-retailer, 2-distributor, 3-producer chain)."""
 
     T: int = Field(30, ge=1, le=10_000, description="number of periods")
@@ -194,6 +199,11 @@ class InvMgmtConfig(ProblemConfig):
         for node, senders in self.j_in.items():
             if node in stock and sorted(senders) != sorted(i for i, j in routes if j == node):
                 raise ValueError(f"j_in[{node}] disagrees with the routes of lead_times")
+        if self.stochastic and self.demand == "stochastic":
+            raise ValueError(
+                "uncertainty='forecast' draws around a fixed demand: "
+                "use demand='published' or a list"
+            )
         if isinstance(self.demand, list) and len(self.demand) < self.T:
             raise ValueError(f"demand lists {len(self.demand)} periods, fewer than T = {self.T}")
         if self.demand == "published" and len(published_demand()) < self.T:

@@ -69,6 +69,8 @@ class InvMgmtDynamics(Dynamics):
         self.backlog_penalty = c.route_value("unfulfilled_utility_penalty", c.sale_route)
         fixed = c.fixed_demand()
         self.fixed = None if fixed is None else np.array(fixed)
+        # uncertainty="forecast": the episode's demand drawn around the fixed sequence.
+        self.errors = c.error_model() if c.stochastic else None
         mean = c.demand_parameters.mean
         # What the decision maker knows of future demand: the sequence itself when it is
         # fixed, the mean when it is drawn.
@@ -82,6 +84,8 @@ class InvMgmtDynamics(Dynamics):
         )
         self.window = c.window
         self.demand_scale = max(float(self.forecast.max(initial=0.0)), mean, 1e-9)
+        if self.errors is not None:  # room for draws up to 3 stationary standard deviations
+            self.demand_scale *= float(np.exp(3.0 * np.sqrt(self.errors.variance(10**6))))
         size = n_nodes + int(self.slots.sum()) + 2 + self.window + 1
         self.observation_space = spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
         self.forecast_rows = self.forecast[None, :]
@@ -136,20 +140,43 @@ class InvMgmtDynamics(Dynamics):
     def draw_demand(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Demand sequences ``[n, T]``: the fixed one, or Normal(mean, std) truncated at 0."""
         if self.fixed is not None:
+            assert self.errors is None, "uncertainty='forecast' draws in initial_state"
             return np.broadcast_to(self.fixed, (n, self.horizon)).copy()
         p = self.config.demand_parameters
         return np.maximum(rng.normal(p.mean, p.std, size=(n, self.horizon)), 0.0)
 
     def initial_state(self, rng: np.random.Generator, n: int) -> State:
-        return {
+        if self.errors is not None:
+            log_error = self.errors.draw(rng, n, self.horizon)
+            demand = self.errors.realise(self.fixed, log_error)
+        else:
+            log_error, demand = None, self.draw_demand(rng, n)
+        state = {
             "t": np.zeros(n, dtype=np.int64),
             "on_hand": np.broadcast_to(self.initial, (n, len(self.nodes))).copy(),
             "pipeline": np.zeros((n, len(self.routes), self.max_lead)),
             "backlog": np.zeros(n),
             "pending": np.zeros(n),
             "sales": np.zeros(n),
-            "demand": self.draw_demand(rng, n),
+            "demand": demand,
         }
+        if log_error is not None:
+            state["log_error"] = log_error
+        return state
+
+    def scenario(self, state: State) -> dict[str, np.ndarray]:
+        """The realised demand ``[n, T]`` of each copy's episode (oracle use only)."""
+        return {"demand": state["demand"]}
+
+    def demand_forecast(self, state: State) -> np.ndarray:
+        """``[n, T]``: the demand observed before period ``t`` (the pending demand included),
+        the forecast mean from ``t`` on (the fixed sequence, or the mean when drawn)."""
+        if self.errors is None:
+            n = state["t"].shape[0]
+            return (
+                self.forecast_rows if n == 1 else np.broadcast_to(self.forecast, (n, self.horizon))
+            )
+        return self.errors.forecast(self.fixed, state["log_error"], state["t"])
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
         k = self.k
@@ -200,6 +227,8 @@ class InvMgmtDynamics(Dynamics):
             "sales": sales,
             "demand": demand,
         }
+        if "log_error" in state:
+            next_state["log_error"] = state["log_error"]
         reward = (
             terms["revenue"]
             + terms["procurement"]
@@ -222,7 +251,9 @@ class InvMgmtDynamics(Dynamics):
     # ------------------------------------------------------------- observation
     def demand_window(self, state: State) -> np.ndarray:
         """``[n, k]``: the pending demand, then the forecast of the next ``k - 1`` periods."""
-        ahead = self.forecast_windows[state["t"]]
+        ahead = (
+            self.forecast_windows[state["t"]] if self.errors is None else self.forecast_ahead(state)
+        )
         return np.concatenate([state["pending"][:, None], ahead], axis=1)
 
     def observe(self, state: State) -> np.ndarray:
@@ -234,17 +265,25 @@ class InvMgmtDynamics(Dynamics):
         obs[:, sizes[1]] = state["sales"]
         obs[:, sizes[1] + 1] = state["backlog"]
         obs[:, sizes[1] + 2] = state["pending"]
-        obs[:, sizes[1] + 3 :] = self.observed_tail[state["t"]]
+        if self.errors is None:
+            obs[:, sizes[1] + 3 :] = self.observed_tail[state["t"]]
+        else:
+            obs[:, sizes[1] + 3 : -1] = self.forecast_ahead(state)
+            obs[:, -1] = state["t"] / self.horizon
         obs *= self.k.obs_scale
         return np.minimum(ONE, np.maximum(ZERO, obs)).astype(np.float32)
 
-    def physical_state(self, state: State) -> State:
-        n = state["t"].shape[0]
-        forecast = (
-            self.forecast_rows if n == 1 else np.broadcast_to(self.forecast, (n, self.horizon))
+    def forecast_ahead(self, state: State) -> np.ndarray:
+        """``[n, k - 1]``: the forecast of periods ``t .. t + k - 2`` (0 beyond ``T``)."""
+        padded = np.concatenate(
+            [self.demand_forecast(state), np.zeros((state["t"].shape[0], self.window))], axis=1
         )
-        public = {k: v for k, v in state.items() if k != "demand"}
-        return {**public, "demand_forecast": forecast}
+        ahead = state["t"][:, None] + np.arange(self.window - 1)[None, :]
+        return np.take_along_axis(padded, ahead, axis=1)
+
+    def physical_state(self, state: State) -> State:
+        public = {k: v for k, v in state.items() if k not in ("demand", "log_error")}
+        return {**public, "demand_forecast": self.demand_forecast(state)}
 
 
 class InvMgmtEnv(ConstrainedEnv):
@@ -274,6 +313,11 @@ class InvMgmtEnv(ConstrainedEnv):
     sequence itself when fixed, the mean when drawn) and ``t / T``.
 
     **Episode**: ``T`` (30) periods; demand per ``config.demand``.
+
+    **Stochastic variant** (``uncertainty="forecast"``): the demand of each episode is the
+    fixed sequence times AR(1) log-space errors (``error_sigma``, ``error_phi``, see
+    :mod:`stagewise.core.uncertainty`); the observed window holds the forecast mean,
+    refreshed each period as demand is observed.
     """
 
     problem_id: ClassVar[str] = "InvMgmt"

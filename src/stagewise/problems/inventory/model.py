@@ -24,16 +24,18 @@ subject to (A.6.4, with the published model's timing):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pyomo.environ as pyo
 
+from stagewise.core import mpc as core_mpc
 from stagewise.core.config import load_config
 from stagewise.core.pyomo_tools import plan_from_arrays, run, var_array
 from stagewise.core.solve import PlanPolicy, Solution
+from stagewise.core.uncertainty import ClairvoyantPolicy, forecast_policies
 from stagewise.problems.inventory.config import InvMgmtConfig
 from stagewise.problems.inventory.env import InvMgmtDynamics
 
@@ -173,9 +175,25 @@ def solve(
     )
 
 
-def optimal_policy(env: gym.Env) -> PlanPolicy | PerfectInformationPolicy:
+def plan(
+    config: InvMgmtConfig,
+    state: dict[str, Any] | None,
+    series: Mapping[str, np.ndarray],
+    window: int | None,
+) -> Solution:
+    """The planner of :func:`stagewise.core.uncertainty.forecast_policies`: the LP from
+    ``state`` over ``window`` periods on ``series["demand"]``."""
+    return solve(config, demand_series=series["demand"], state=state, horizon=window)
+
+
+_mpc_policy, clairvoyant_policy = forecast_policies(plan)
+
+
+def optimal_policy(env: gym.Env) -> PlanPolicy | PerfectInformationPolicy | ClairvoyantPolicy:
     """Fixed demand: the optimal plan replayed. Drawn demand: the perfect-information plan."""
     cfg = env.unwrapped.config
+    if cfg.stochastic:
+        return clairvoyant_policy(env)
     if cfg.fixed_demand() is None:
         return PerfectInformationPolicy()
     return PlanPolicy(solve(cfg).plan)
@@ -225,6 +243,10 @@ class MPCPolicy:
         return inner.encode(plan[0])
 
 
-def mpc_policy(env: gym.Env, horizon: int | None = None) -> MPCPolicy:
-    """Rolling-horizon policy on the forecast (the mean demand when demand is drawn)."""
-    return MPCPolicy(horizon)
+def mpc_policy(
+    env: gym.Env, horizon: int | None = None, window: int | None = None
+) -> core_mpc.MPCPolicy:
+    """Rolling-horizon policy (:mod:`stagewise.core.mpc`) on the demand forecast: the
+    sequence when fixed, the mean when drawn, the forecast mean with
+    ``uncertainty="forecast"``; ``window`` (or ``horizon``) periods, ``None`` to the end."""
+    return _mpc_policy(env, window if window is not None else horizon)

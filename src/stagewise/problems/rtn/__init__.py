@@ -12,6 +12,7 @@ register(
         policies={
             "optimal": "stagewise.problems.rtn.model:optimal_policy",
             "mpc": "stagewise.problems.rtn.model:mpc_policy",
+            "clairvoyant": "stagewise.problems.rtn.model:clairvoyant_policy",
         },
         stochastic=False,
     )

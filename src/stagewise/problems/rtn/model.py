@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from stagewise.core.production_scheduling.model import mpc_policy, optimal_policy, solve_config
+from stagewise.core.production_scheduling.model import (
+    clairvoyant_policy,
+    mpc_policy,
+    optimal_policy,
+    solve_config,
+)
 from stagewise.core.solve import Solution
 from stagewise.problems.rtn.config import RTNConfig
 
-__all__ = ["mpc_policy", "optimal_policy", "solve"]
+__all__ = ["clairvoyant_policy", "mpc_policy", "optimal_policy", "solve"]
 
 
 def solve(config: Any = None, **options: Any) -> Solution:

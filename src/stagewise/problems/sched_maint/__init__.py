@@ -16,6 +16,7 @@ register(
             "optimal": "stagewise.problems.sched_maint.model:optimal_policy",
             "mpc": "stagewise.problems.sched_maint.model:mpc_policy",
             "mpc-reset": "stagewise.problems.sched_maint.model:mpc_reset_policy",
+            "clairvoyant": "stagewise.problems.sched_maint.model:clairvoyant_policy",
         },
         stochastic=False,
     )

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from stagewise.core.config import ProblemConfig
+from stagewise.core.uncertainty import UncertaintyFields
 
 DATA_FILE = Path(__file__).parent / "data" / "gasu_config.json"
 
@@ -47,7 +47,7 @@ def _shipped() -> dict[str, Any]:
     return json.loads(DATA_FILE.read_text(encoding="utf-8"))
 
 
-class SchedMaintConfig(ProblemConfig):
+class SchedMaintConfig(UncertaintyFields):
     """Parameters of A.8 (defaults: the published three-compressor case study).
 
     Costs are in the paper's units: dollars over ``spen_scale`` (750), which makes

@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 from stagewise.core.env import ConstrainedEnv, Dynamics, State, Transition, as_operand
-from stagewise.core.forecast import WindowTable
+from stagewise.core.forecast import WindowTable, window_batched
 from stagewise.core.spaces import ActionCodec, Decision, DecisionField
 from stagewise.problems.sched_maint.config import SchedMaintConfig
 
@@ -61,6 +61,12 @@ class SchedMaintDynamics(Dynamics):
         )
         demand_scale = max(float(self.demand.max(initial=0.0)), 1e-9)
         price_scale = max(float(self.price.max(initial=0.0)), 1e-9)
+        # uncertainty="forecast": each episode's demand and prices drawn around the data.
+        self.errors = c.error_model() if c.stochastic else None
+        self.series = np.stack([self.demand, self.price], axis=1)  # [days, 2]
+        self.series_scale = np.array([demand_scale, price_scale])
+        if self.errors is not None:  # room for draws up to 3 stationary standard deviations
+            self.series_scale *= float(np.exp(3.0 * np.sqrt(self.errors.variance(10**6))))
         series = np.stack([self.demand / demand_scale, self.price / price_scale], axis=1)
         # Rows: the demand window then the price window, both from day t on.
         self.windows = WindowTable(
@@ -102,7 +108,20 @@ class SchedMaintDynamics(Dynamics):
             drop = rng.integers(0, self.config.mttf_spread + 1, size=mttf.shape)
             mttf = np.maximum(mttf - drop, 1.0)
         state["mttf"] = mttf
+        if self.errors is not None:
+            state["log_error"] = self.errors.draw(rng, n, len(self.series), (2,))
+            state["series"] = self.errors.realise(self.series, state["log_error"])
         return state
+
+    def scenario(self, state: State) -> dict[str, np.ndarray]:
+        """The realised ``demand`` and ``price`` ``[n, days]`` of each copy (oracle use)."""
+        return {"demand": state["series"][:, :, 0], "price": state["series"][:, :, 1]}
+
+    def forecast(self, state: State) -> np.ndarray:
+        """``uncertainty="forecast"``: ``[n, days, 2]`` demand and price known after ``t``
+        days: realised before, the forecast mean from the day being decided on."""
+        assert self.errors is not None
+        return self.errors.forecast(self.series, state["log_error"], state["t"])
 
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
         k = self.k
@@ -130,10 +149,15 @@ class SchedMaintDynamics(Dynamics):
         produced = working * production
         day = np.minimum(state["t"], k.last_day)
         supply = produced @ k.ones + purchase
-        gap = np.abs(self.demand[day] - supply)
+        if "series" in state:
+            today = state["series"][np.arange(day.shape[0]), day]
+            demand_now, price_now = today[:, 0], today[:, 1]
+        else:
+            demand_now, price_now = self.demand[day], self.price[day]
+        gap = np.abs(demand_now - supply)
         demand_cost = k.rho_demand * (_float(gap > k.band) * gap)
         terms = {
-            "electricity": -(produced @ k.energy_per_t) * self.price[day],
+            "electricity": -(produced @ k.energy_per_t) * price_now,
             "purchase": -purchase * k.alpha,
         }
         # A repair under way counts down; one starting now has MTTR - 1 days left after
@@ -142,14 +166,17 @@ class SchedMaintDynamics(Dynamics):
         next_tlcm = np.where(busy, tlcm - ONE, maintain_f * k.mttr_less_one)
         next_tslm = (ONE - maintain_f) * (tslm + ONE)
         t = state["t"] + k.one_day
+        next_state = {
+            "t": t,
+            "tslm": next_tslm,
+            "tlcm": next_tlcm,
+            "cdm": _float(next_tslm >= k.mnrd),
+            "mttf": mttf,
+        }
+        if "series" in state:
+            next_state["series"], next_state["log_error"] = state["series"], state["log_error"]
         return Transition(
-            state={
-                "t": t,
-                "tslm": next_tslm,
-                "tlcm": next_tlcm,
-                "cdm": _float(next_tslm >= k.mnrd),
-                "mttf": mttf,
-            },
+            state=next_state,
             reward=terms["electricity"] + terms["purchase"],
             costs={
                 "maintenance_duration": duration @ k.ones,
@@ -166,7 +193,7 @@ class SchedMaintDynamics(Dynamics):
         k = self.k
         obs = np.concatenate(
             [
-                self.windows(state["t"]),
+                self.windows(state["t"]) if self.errors is None else self._forecast_windows(state),
                 state["tlcm"] / k.tlcm_scale,
                 np.minimum(state["tslm"] / k.tslm_scale, ONE),
                 state["cdm"],
@@ -175,9 +202,28 @@ class SchedMaintDynamics(Dynamics):
         )
         return obs.astype(np.float32)
 
+    def _forecast_windows(self, state: State) -> np.ndarray:
+        """``uncertainty="forecast"``: the scaled demand window then the price window."""
+        n = state["t"].shape[0]
+        ahead = window_batched(
+            self.forecast(state) / self.series_scale, state["t"], self.config.window_days, "edge"
+        )
+        return np.minimum(ahead.transpose(0, 2, 1).reshape(n, -1), ONE)
+
     def physical_state(self, state: State) -> State:
         day = np.minimum(state["t"], self.k.last_day)
-        return {**state, "demand_today": self.demand[day], "price_today": self.price[day]}
+        if self.errors is None:
+            return {**state, "demand_today": self.demand[day], "price_today": self.price[day]}
+        public = {k: v for k, v in state.items() if k not in ("series", "log_error")}
+        forecast = self.forecast(state)
+        today = forecast[np.arange(day.shape[0]), day]
+        return {
+            **public,
+            "demand_today": today[:, 0],
+            "price_today": today[:, 1],
+            "demand_forecast": forecast[:, :, 0],
+            "price_forecast": forecast[:, :, 1],
+        }
 
 
 class SchedMaintEnv(ConstrainedEnv):
@@ -210,6 +256,12 @@ class SchedMaintEnv(ConstrainedEnv):
     ``tslm / (2 MTTF)`` (capped at 1) and ``cdm``.
 
     **Episode**: ``episode_days`` days (31).
+
+    **Stochastic variant** (``uncertainty="forecast"``): each episode's demand and
+    electricity prices are the data times AR(1) log-space errors (``error_sigma``,
+    ``error_phi``; :mod:`stagewise.core.uncertainty`); the day being decided is known only
+    through its forecast (lead 1). The observed windows, ``demand_today``/``price_today``
+    and ``info["state"]["demand_forecast"]``/``["price_forecast"]`` hold the forecast mean.
     """
 
     problem_id: ClassVar[str] = "SchedMaint"

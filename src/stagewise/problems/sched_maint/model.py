@@ -22,6 +22,7 @@ subject to the zero-cost region of the environment (A.8.5):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -31,10 +32,14 @@ from stagewise.core.config import load_config
 from stagewise.core.mpc import MPCPolicy
 from stagewise.core.pyomo_tools import plan_from_arrays, run, var_array
 from stagewise.core.solve import PlanPolicy, Solution
+from stagewise.core.uncertainty import forecast_policies, scenario
 from stagewise.problems.sched_maint.config import SchedMaintConfig
 
 DEFAULT_SOLVER = "highs"
 DEFAULT_GAP = 1e-9
+# Price per t of supply outside the demand band in a plan on drawn series that cannot meet
+# it (only then): far above any production cost, so the plan misses as little as it can.
+SHORTFALL_PRICE = 1e4
 Schedule = Literal["reset", "published"]
 
 
@@ -75,10 +80,18 @@ def build_model(
     horizon: int | None = None,
     band: float = 0.0,
     schedule: Schedule = "reset",
+    demand: np.ndarray | None = None,
+    prices: np.ndarray | None = None,
+    shortfall: bool = False,
 ) -> pyo.ConcreteModel:
     """The MILP of ``config`` from ``state`` (default: the initial one) over ``horizon``
-    days (default: to the end of the episode); supply within ``band`` t of demand."""
+    days (default: to the end of the episode); supply within ``band`` t of demand. ``demand``
+    and ``prices`` (per day of the data; default: the config's) may be a forecast or a
+    realised scenario. ``shortfall=True`` lets supply fall short of the band (or exceed it)
+    at ``SHORTFALL_PRICE`` per t, for a drawn demand no plan meets."""
     c = config
+    demand = c.demand if demand is None else [float(x) for x in demand]
+    prices = c.electricity_prices if prices is None else [float(x) for x in prices]
     s = initial_state(c) if state is None else state
     t0 = int(s["t"])
     days = c.episode_days - t0 if horizon is None else int(horizon)
@@ -141,19 +154,22 @@ def build_model(
                 m.maint[i, d + int(mttf[i]) + 1] >= m.maint[i, d] - m.maint[i, d + 1]
             ),
         )
-    demand = c.demand
 
     def supply(t: int) -> Any:
         return sum(m.q[i, t] for i in m.C) + m.u[t]
 
-    m.demand_low = pyo.Constraint(m.T, rule=lambda _, t: supply(t) >= demand[t] - band)
-    m.demand_high = pyo.Constraint(m.T, rule=lambda _, t: supply(t) <= demand[t] + band)
+    m.short = pyo.Var(m.T, bounds=(0.0, None if shortfall else 0.0))
+    m.excess = pyo.Var(m.T, bounds=(0.0, None if shortfall else 0.0))
+    m.demand_low = pyo.Constraint(m.T, rule=lambda _, t: supply(t) + m.short[t] >= demand[t] - band)
+    m.demand_high = pyo.Constraint(
+        m.T, rule=lambda _, t: supply(t) - m.excess[t] <= demand[t] + band
+    )
     energy = c.energy_cost
     m.cost = pyo.Objective(
         expr=sum(
-            c.electricity_prices[t] * sum(energy[i] * m.q[i, t] for i in m.C) + c.alpha_ext * m.u[t]
-            for t in m.T
-        ),
+            prices[t] * sum(energy[i] * m.q[i, t] for i in m.C) + c.alpha_ext * m.u[t] for t in m.T
+        )
+        + SHORTFALL_PRICE * sum(m.short[t] + m.excess[t] for t in m.T),
         sense=pyo.minimize,
     )
     return m
@@ -166,6 +182,8 @@ def solve(
     horizon: int | None = None,
     band: float | None = None,
     schedule: Schedule = "reset",
+    demand: np.ndarray | None = None,
+    prices: np.ndarray | None = None,
     solver: str | None = None,
     time_limit: float | None = None,
     mip_gap: float = DEFAULT_GAP,
@@ -183,6 +201,7 @@ def solve(
         schedule: ``"reset"``: any maintenance restarts the MTTF clock (the environment's
             rule); ``"published"``: as the published optimizer, each maintenance also forces
             another exactly ``MTTF + 1`` days later (a time-based schedule).
+        demand, prices: daily series to plan on (default: the config's), e.g. a forecast.
         solver: ``"highs"`` (default), ``"scip"`` or another MILP Pyomo solver.
         time_limit: seconds.
         mip_gap: relative optimality gap at which the solver stops.
@@ -190,8 +209,15 @@ def solve(
     """
     cfg = load_config(SchedMaintConfig, config, overrides)
     band = cfg.demand_dead_band if band is None else band
-    model = build_model(cfg, state, horizon, band, schedule)
-    result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
+    model = build_model(cfg, state, horizon, band, schedule, demand, prices)
+    try:
+        result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
+    except RuntimeError:
+        if demand is None:  # the case study is always feasible: a real error
+            raise
+        # A drawn demand no plan meets exactly: the gap priced, the plan as close as can be.
+        model = build_model(cfg, state, horizon, band, schedule, demand, prices, shortfall=True)
+        result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
     days = list(model.T)
     maint = np.array([[round(pyo.value(model.maint[i, t])) for i in model.C] for t in days])
     production = np.where(maint > 0, 0.0, var_array(model.q, model.C, days).T)
@@ -234,9 +260,58 @@ class EpisodeOptimumPolicy:
         return self._plan.act(obs, info)
 
 
-def optimal_policy(env: Any) -> PlanPolicy | EpisodeOptimumPolicy:
-    """The full-horizon optimum replayed open loop (v1: re-solved for each episode's MTTF)."""
+def plan(
+    config: SchedMaintConfig,
+    state: dict[str, Any] | None,
+    series: Mapping[str, np.ndarray],
+    window: int | None,
+) -> Solution:
+    """The planner of :func:`stagewise.core.uncertainty.forecast_policies`: the environment's
+    own problem (its dead band, any maintenance restarts the clock) from ``state`` over
+    ``window`` days on ``series["demand"]`` and ``series["price"]``."""
+    if state is None:  # the episode's own initial state (v1: its drawn MTTF)
+        raise ValueError("SchedMaint plans from info['state']")
+    return solve(
+        config, state=state, horizon=window, demand=series["demand"], prices=series["price"]
+    )
+
+
+forecast_mpc_policy, _clairvoyant_policy = forecast_policies(plan)
+
+
+class ClairvoyantPolicy:
+    """Perfect information: at the first step, the environment's problem solved from the
+    episode's initial state (``info["state"]``: v1's drawn MTTF) on its realised demand and
+    prices, replayed."""
+
+    def __init__(self) -> None:
+        self._env: Any = None
+        self._plan: PlanPolicy | None = None
+
+    def reset(self, env: Any) -> None:
+        self._env, self._plan = env, None
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> Any:
+        if self._plan is None:
+            realised = scenario(self._env)
+            self._plan = PlanPolicy(
+                plan(self._env.unwrapped.config, info["state"], realised, None).plan
+            )
+            self._plan.reset(self._env)
+        return self._plan.act(obs, info)
+
+
+def clairvoyant_policy(env: Any) -> ClairvoyantPolicy:
+    """The perfect-information bound of ``uncertainty="forecast"`` (common random numbers)."""
+    return ClairvoyantPolicy()
+
+
+def optimal_policy(env: Any) -> PlanPolicy | EpisodeOptimumPolicy | ClairvoyantPolicy:
+    """The full-horizon optimum replayed open loop (v1: re-solved for each episode's MTTF;
+    ``uncertainty="forecast"``: on each episode's realised series)."""
     cfg: SchedMaintConfig = env.unwrapped.config
+    if cfg.stochastic:
+        return clairvoyant_policy(env)
     if cfg.variant == "v1":
         return EpisodeOptimumPolicy(cfg)
     return PlanPolicy(solve(cfg).plan)
@@ -249,6 +324,18 @@ def mpc_policy(env: Any, window: int | None = None, schedule: Schedule = "publis
     -1221.85 on the case study)."""
     cfg: SchedMaintConfig = env.unwrapped.config
     days = cfg.window_days if window is None else window
+    if cfg.stochastic:  # the same procedure on the forecast mean
+        return MPCPolicy(
+            lambda state: solve(
+                cfg,
+                state=state,
+                horizon=days,
+                band=0.0,
+                schedule=schedule,
+                demand=state["demand_forecast"],
+                prices=state["price_forecast"],
+            )
+        )
     return MPCPolicy(
         lambda state: solve(cfg, state=state, horizon=days, band=0.0, schedule=schedule)
     )

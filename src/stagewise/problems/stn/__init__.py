@@ -12,6 +12,7 @@ register(
         policies={
             "optimal": "stagewise.problems.stn.model:optimal_policy",
             "mpc": "stagewise.problems.stn.model:mpc_policy",
+            "clairvoyant": "stagewise.problems.stn.model:clairvoyant_policy",
         },
         stochastic=False,
     )

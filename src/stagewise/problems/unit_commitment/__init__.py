@@ -12,7 +12,11 @@ register(
         ),
         env="stagewise.problems.unit_commitment.env:UnitCommitmentEnv",
         solve="stagewise.problems.unit_commitment.model:solve",
-        policies={"optimal": "stagewise.problems.unit_commitment.model:optimal_policy"},
+        policies={
+            "optimal": "stagewise.problems.unit_commitment.model:optimal_policy",
+            "mpc": "stagewise.problems.unit_commitment.model:mpc_policy",
+            "clairvoyant": "stagewise.problems.unit_commitment.model:clairvoyant_policy",
+        },
         stochastic=False,
     )
 )

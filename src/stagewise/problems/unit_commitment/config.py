@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from stagewise.core.config import ProblemConfig
+from stagewise.core.uncertainty import UncertaintyFields
 
 DATA_FILE = Path(__file__).parent / "data" / "unit_commitment_config.json"
 SECTIONS = {"v0": "UC-v0", "v1": "UC-v1"}
@@ -74,7 +75,7 @@ def flatten_published(data: dict[str, Any], variant: str) -> dict[str, Any]:
     return flat
 
 
-class UnitCommitmentConfig(ProblemConfig):
+class UnitCommitmentConfig(UncertaintyFields):
     """Parameters of A.3 (defaults: the published case study of the chosen ``variant``).
 
     Indices: ``G`` generators, ``N`` buses (bus 0 is the angle reference),
@@ -185,6 +186,8 @@ class UnitCommitmentConfig(ProblemConfig):
         for n in range(n_bus):
             if not self.Pi_min[n] <= self.pi0[n] <= self.Pi_max[n]:
                 raise ValueError(f"pi0[{n}] outside [Pi_min, Pi_max] (or Pi_min > Pi_max)")
+        if self.stochastic and self.model_type != "deterministic":
+            raise ValueError("uncertainty='forecast' draws around model_type='deterministic'")
         if self.model_type == "deterministic" and len(self.deterministic_demand) < self.T:
             raise ValueError(
                 f"deterministic_demand has {len(self.deterministic_demand)} hours, T = {self.T}"

@@ -58,6 +58,8 @@ class UnitCommitmentDynamics(Dynamics):
         self.B, self.F_max, self.F_min = f(c.B, float), f(c.F_max, float), f(c.F_min, float)
         self.demand = f(c.deterministic_demand, float)[: c.T]
         self.loc, self.scale = f(c.loc, float), f(c.scale, float)
+        # uncertainty="forecast": each episode's demand drawn around the deterministic one.
+        self.errors = c.error_model() if c.stochastic else None
         fields = [
             DecisionField("u", (self.n_gen,), 0.0, 1.0, "binary"),
             DecisionField("p", (self.n_gen,), self.P_min, self.P_max),
@@ -109,6 +111,9 @@ class UnitCommitmentDynamics(Dynamics):
             else None
         )
         self.demand_scale = max(float(np.max(peak, initial=0.0)), 1e-9)
+        if self.errors is not None:  # the forecast, read per state; room for 3 std of draws
+            self.demand_table = None
+            self.demand_scale *= float(np.exp(3.0 * np.sqrt(self.errors.variance(10**6))))
         self.p_scale = np.where(self.P_max > 0, self.P_max, 1.0)
         angle = float(np.max(np.abs([*c.Pi_max, *c.Pi_min])))
         self.angle_scale = angle if angle > 0 else 1.0
@@ -138,13 +143,34 @@ class UnitCommitmentDynamics(Dynamics):
             "p": np.broadcast_to(np.asarray(c.p0, float), (n, self.n_gen)).copy(),
             "theta": np.broadcast_to(np.asarray(c.pi0, float), (n, self.n_bus)).copy(),
         }
-        if c.model_type == "normal":
+        if self.errors is not None:
+            state["log_error"] = self.errors.draw(rng, n, c.T, (self.n_bus,))
+            state["demand"] = self.errors.realise(self.demand, state["log_error"])
+        elif c.model_type == "normal":
             draw = rng.normal(self.loc, self.scale, size=(n, c.T, self.n_bus))
             state["demand"] = np.clip(draw, 0.0, self.loc + DEMAND_SIGMAS * self.scale)
         return state
 
+    def scenario(self, state: State) -> dict[str, np.ndarray]:
+        """The realised demand ``{"load": [n, T, N]}`` of each copy's episode (oracle use)."""
+        return {"load": state["demand"]}
+
+    def load_forecast(self, state: State) -> np.ndarray:
+        """``uncertainty="forecast"``: ``[n, T, N]`` demand known at hour ``t``: realised
+        before it, the forecast mean from it on (the hour being decided is forecast too)."""
+        assert self.errors is not None
+        return self.errors.forecast(self.demand, state["log_error"], state["t"])
+
     def demand_window(self, state: State, width: int) -> np.ndarray:
-        """Demand ``[n, width, N]`` (MW) of hours ``t .. t + width - 1``, read circularly."""
+        """Demand ``[n, width, N]`` (MW) of hours ``t .. t + width - 1``, read circularly
+        (with ``uncertainty="forecast"``: the forecast, the published demand past ``T``)."""
+        if self.errors is not None:
+            n = state["t"].shape[0]
+            known = np.concatenate(
+                [self.load_forecast(state), np.broadcast_to(self.demand, (n, *self.demand.shape))],
+                axis=1,
+            )
+            return window_batched(known, state["t"], width, pad="wrap")
         if "demand" in state:
             return window_batched(state["demand"], state["t"], width, pad="wrap")
         if self.demand_table is not None and width == self.demand_table.width:
@@ -245,6 +271,8 @@ class UnitCommitmentDynamics(Dynamics):
         }
         if "demand" in state:
             next_state["demand"] = state["demand"]
+        if "log_error" in state:
+            next_state["log_error"] = state["log_error"]
         return Transition(
             state=next_state,
             reward=sum(terms.values(), ZERO),  # 0.0 + ..., the same sum as Python's 0 + ...
@@ -277,7 +305,7 @@ class UnitCommitmentDynamics(Dynamics):
         return np.minimum(np.maximum(obs, self.k.obs_low), self.k.obs_high).astype(np.float32)
 
     def physical_state(self, state: State) -> State:
-        return {
+        physical = {
             "t": state["t"],
             "u": state["u_hist"][:, :, 0],
             "u_hist": state["u_hist"],
@@ -285,6 +313,9 @@ class UnitCommitmentDynamics(Dynamics):
             "theta": state["theta"],
             "demand_forecast": self.demand_window(state, self.config.forecast_length),
         }
+        if self.errors is not None:
+            physical["load_forecast"] = self.load_forecast(state)
+        return physical
 
 
 def _pad_history(seq: list[int], length: int) -> list[int]:
@@ -326,6 +357,12 @@ class UnitCommitmentEnv(ConstrainedEnv):
     several buses, ``theta / max|Pi|``.
 
     **Episode**: ``T`` hours from the configured history (``u0_seq``, ``p0``).
+
+    **Stochastic variant** (``uncertainty="forecast"``): each episode's demand is the
+    deterministic demand times AR(1) log-space errors per bus (``error_sigma``,
+    ``error_phi``; :mod:`stagewise.core.uncertainty`). The hour being decided is known only
+    through its forecast (lead 1); the observed window and ``info["state"]["demand_forecast"]``
+    hold the forecast mean, ``info["state"]["load_forecast"]`` the whole day's ``[T, N]``.
     """
 
     problem_id: ClassVar[str] = "UnitCommitment"

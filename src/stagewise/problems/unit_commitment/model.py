@@ -24,6 +24,7 @@ subject to (A.3.5 as constraints; the environment repairs what these forbid):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ import pyomo.environ as pyo
 from stagewise.core.config import load_config
 from stagewise.core.pyomo_tools import plan_from_arrays, run, var_array
 from stagewise.core.solve import PlanPolicy, Solution
+from stagewise.core.uncertainty import ClairvoyantPolicy, forecast_policies
 from stagewise.problems.unit_commitment.config import UnitCommitmentConfig
 from stagewise.problems.unit_commitment.env import _pad_history
 
@@ -47,17 +49,51 @@ def _past_changes(config: UnitCommitmentConfig) -> tuple[np.ndarray, np.ndarray]
     return np.maximum(change, 0.0), np.maximum(-change, 0.0)
 
 
-def build_model(config: UnitCommitmentConfig) -> pyo.ConcreteModel:
-    """The Pyomo model of ``config`` (deterministic demand)."""
+def _state_changes(u_hist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start-ups and shut-downs ``[G, L-1]`` of the hours before a state's, from its
+    ``u_hist`` (most recent first)."""
+    change = u_hist[:, :-1] - u_hist[:, 1:]
+    return np.maximum(change, 0.0), np.maximum(-change, 0.0)
+
+
+def build_model(
+    config: UnitCommitmentConfig,
+    state: dict[str, Any] | None = None,
+    demand: np.ndarray | None = None,
+    horizon: int | None = None,
+) -> pyo.ConcreteModel:
+    """The Pyomo model of ``config`` from ``state`` over ``horizon`` hours.
+
+    Args:
+        config: the problem.
+        state: a physical state as in ``info["state"]`` (``t``, ``u_hist``, ``p``);
+            ``None``: the initial state of the case study.
+        demand: ``[T, N]`` demand (MW) of every hour (``None``: the deterministic demand);
+            hours before the state's are unused.
+        horizon: hours to plan (``None``: to the end of the episode). Model hour ``1``
+            is the state's hour ``t``.
+    """
     c = config
     m = pyo.ConcreteModel(name=f"unit_commitment_{c.variant}")
     m.G = pyo.RangeSet(0, c.n_gen - 1)
     m.N = pyo.RangeSet(0, c.n_bus - 1)
     m.K = pyo.RangeSet(0, c.n_line - 1) if c.n_line else pyo.Set(initialize=[])
-    m.T = pyo.RangeSet(1, c.T)
-    u0 = [seq[0] for seq in c.u0_seq]
-    past_v, past_w = _past_changes(c)
-    demand = np.asarray(c.deterministic_demand, dtype=float)
+    start = 0 if state is None else int(state["t"])
+    end = c.T if horizon is None else min(c.T, start + int(horizon))
+    if not 0 <= start < end:
+        raise ValueError(f"no hour to plan: start {start}, end {end}, T {c.T}")
+    m.T = pyo.RangeSet(1, end - start)
+    series = np.asarray(c.deterministic_demand if demand is None else demand, dtype=float)
+    demand = series[start:end]
+    if state is None:
+        u0 = [seq[0] for seq in c.u0_seq]
+        p0 = list(c.p0)
+        past_v, past_w = _past_changes(c)
+    else:
+        u_hist = np.asarray(state["u_hist"], dtype=float)
+        u0 = [float(x) for x in u_hist[:, 0]]
+        p0 = [float(x) for x in np.asarray(state["p"], dtype=float)]
+        past_v, past_w = _state_changes(u_hist)
 
     m.u = pyo.Var(m.G, m.T, within=pyo.Binary)
     m.v = pyo.Var(m.G, m.T, within=pyo.Binary)
@@ -75,7 +111,7 @@ def build_model(config: UnitCommitmentConfig) -> pyo.ConcreteModel:
         return m.u[i, t - 1] if t > 1 else u0[i]
 
     def p_before(i: int, t: int) -> Any:
-        return m.p[i, t - 1] if t > 1 else c.p0[i]
+        return m.p[i, t - 1] if t > 1 else p0[i]
 
     m.logic = pyo.Constraint(
         m.G, m.T, rule=lambda _, i, t: m.u[i, t] - u_before(i, t) == m.v[i, t] - m.w[i, t]
@@ -149,6 +185,9 @@ def build_model(config: UnitCommitmentConfig) -> pyo.ConcreteModel:
 def solve(
     config: Any = None,
     *,
+    state: dict[str, Any] | None = None,
+    demand: np.ndarray | None = None,
+    horizon: int | None = None,
     solver: str | None = None,
     time_limit: float | None = None,
     mip_gap: float = DEFAULT_GAP,
@@ -162,14 +201,16 @@ def solve(
         time_limit: seconds; the best solution found so far is returned at the limit.
         mip_gap: relative optimality gap at which the solver stops.
         overrides: config fields, e.g. ``variant="v1"``.
+        state, demand, horizon: plan from this physical state over ``horizon`` hours on
+            this ``[T, N]`` demand (see :func:`build_model`; ``None``: the case study).
 
     Raises:
-        ValueError: ``model_type="normal"`` (the demand is random; the model needs it known).
+        ValueError: ``model_type="normal"`` without ``demand`` (the model needs it known).
     """
     cfg = load_config(UnitCommitmentConfig, config, overrides)
-    if cfg.model_type != "deterministic":
+    if cfg.model_type != "deterministic" and demand is None:
         raise ValueError("the full-space model needs model_type='deterministic' (known demand)")
-    model = build_model(cfg)
+    model = build_model(cfg, state, demand, horizon)
     result = run(model, model.cost, solver, DEFAULT_SOLVER, time_limit, mip_gap)
     u = var_array(model.u, model.G, model.T, integral=True).T
     p = np.where(u > 0, var_array(model.p, model.G, model.T).T, 0.0)
@@ -181,11 +222,28 @@ def solve(
         status=result.status,
         solve_time=result.solve_time,
         bound=result.bound,
-        plan=plan_from_arrays(cfg.T, **arrays),
+        plan=plan_from_arrays(len(model.T), **arrays),
         details={"solver": result.solver, "gap": result.gap, "variant": cfg.variant},
     )
 
 
-def optimal_policy(env: Any) -> PlanPolicy:
-    """Solve the environment's configuration and replay the optimal plan."""
+def plan(
+    config: UnitCommitmentConfig,
+    state: dict[str, Any] | None,
+    series: Mapping[str, np.ndarray],
+    window: int | None,
+) -> Solution:
+    """The planner of :func:`stagewise.core.uncertainty.forecast_policies`: the model from
+    ``state`` over ``window`` hours on ``series["load"]`` (``[T, N]`` MW)."""
+    return solve(config, state=state, demand=series["load"], horizon=window)
+
+
+mpc_policy, clairvoyant_policy = forecast_policies(plan)
+
+
+def optimal_policy(env: Any) -> PlanPolicy | ClairvoyantPolicy:
+    """Solve the environment's configuration and replay the optimal plan (with
+    ``uncertainty="forecast"``: the plan on the episode's realised demand)."""
+    if env.unwrapped.config.stochastic:
+        return clairvoyant_policy(env)
     return PlanPolicy(solve(env.unwrapped.config).plan)
