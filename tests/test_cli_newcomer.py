@@ -96,7 +96,7 @@ def test_evaluate_of_a_run_shows_the_gap_to_the_optimal_policy(tmp_path: Path) -
         "30",
     )
     assert code == 0, output
-    assert "gap to optimum %" in output and "sampled means over 30 episodes" in output
+    assert "gap to optimal %" in output and "sampled means over 30 episodes" in output
     never = next(line for line in output.splitlines() if line.startswith("│ never-expand"))
     assert re.search(r"│ 100\s+│\s*$", never), never
 

@@ -256,6 +256,9 @@ def evaluate_command(
     gap: bool = typer.Option(
         True, "--gap/--no-gap", help="also evaluate the `optimal` policy, for the gap column"
     ),
+    window: int | None = typer.Option(
+        None, min=1, help="planning window of rolling-horizon policies (mpc), in periods"
+    ),
 ) -> None:
     """Evaluate policies by Monte Carlo with common random numbers.
 
@@ -268,7 +271,14 @@ def evaluate_command(
         fail("give at least one --policy NAME or --run DIR")
     if gap and REFERENCE in spec.policies and REFERENCE not in policy:
         policy = [REFERENCE, *policy]
-    candidates = [(name, *_named_policy(spec, cfg, name)) for name in policy]
+    unused = window is not None and not any(
+        "window" in inspect.signature(load_object(spec.policies[p])).parameters
+        for p in policy
+        if p in spec.policies
+    )
+    if unused:
+        note(f"--window is ignored: no policy given takes a planning window on {spec.slug}")
+    candidates = [(name, *_named_policy(spec, cfg, name, {"window": window})) for name in policy]
     candidates += [(str(path), *_run_policy(spec, path, cfg)) for path in run]
     rows, results = [], {}
     for name, env, pol in candidates:
@@ -276,10 +286,11 @@ def evaluate_command(
             result = evaluate(pol, env, episodes=episodes, seed=seed, progress=advance)
         rows.append(evaluation_rows(name, result))
         results[name] = result.summary()
-    if REFERENCE in results:
-        optimum = results[REFERENCE]["reward_mean"]
+    reference = next((name for name in ("clairvoyant", REFERENCE) if name in results), None)
+    if reference is not None:
+        optimum = results[reference]["reward_mean"]
         for row in rows:
-            row["gap to optimum %"] = gap_percent(optimum, row["reward mean"])
+            row[f"gap to {reference} %"] = gap_percent(optimum, row["reward mean"])
     print_rows(
         f"{spec.slug}: sampled means over {episodes} episodes, seeds {seed}..{seed + episodes - 1}",
         rows,
@@ -307,7 +318,11 @@ def _breakdown_rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _named_policy(spec: ProblemSpec, cfg: Any, name: str) -> tuple[gym.Env, Any]:
+def _named_policy(
+    spec: ProblemSpec, cfg: Any, name: str, options: dict[str, Any] | None = None
+) -> tuple[gym.Env, Any]:
+    """The named policy on a fresh env; ``options`` (e.g. ``window``) go to the policies
+    whose factory takes them."""
     if name == "random":
         env = make_env(spec, cfg)
         return env, RandomPolicy(seed=0)
@@ -315,8 +330,11 @@ def _named_policy(spec: ProblemSpec, cfg: Any, name: str) -> tuple[gym.Env, Any]
         choices = ", ".join(["random", *spec.policies])
         fail(f"unknown policy {name!r} for {spec.slug}; choose from {choices}")
     env = make_env(spec, cfg)
+    factory = load_object(spec.policies[name])
+    accepted = inspect.signature(factory).parameters
+    kwargs = {k: v for k, v in (options or {}).items() if v is not None and k in accepted}
     try:
-        return env, load_object(spec.policies[name])(env)
+        return env, factory(env, **kwargs)
     except ValueError as err:
         fail(f"policy {name!r}: {err}")
         raise

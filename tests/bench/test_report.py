@@ -111,3 +111,11 @@ def test_numbers_print_without_exponents_as_the_paper_prints_them() -> None:
     assert fmt(-197258.88) == "-197259" and fmt(363.94) == "363.94" and fmt(0.04) == "0.04"
     assert fmt(None) == "-" and fmt(float("nan")) == "-" and fmt(7598.66) == "7598.66"
     assert fmt(240000) == "240000" and fmt(1800.0) == "1800" and fmt(0.5) == "0.5"
+
+
+def test_the_perfect_information_bound_is_the_reference_where_a_case_has_it(folder: Path) -> None:
+    run(folder, "gtep", "clairvoyant", None, -250.0, 0.0)
+    rows, _ = write_report(folder)
+    crpo = next(r for r in rows if r["method"] == "crpo")
+    assert crpo["gap reference"] == "clairvoyant"
+    assert crpo["gap to optimum %"] == pytest.approx(100 * (290.5 - 250.0) / 250.0)
