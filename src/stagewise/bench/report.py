@@ -139,6 +139,7 @@ def _judge(rows: list[dict[str, Any]]) -> None:
         row["gap to optimum %"] = (
             None if optimum is None else gap_percent(optimum, row["reward mean"])
         )
+        row["gap reference"] = None if reference is None else reference["method"]
         flags = []
         if row["method"] in best_agents:
             flags.append("best")
