@@ -19,6 +19,7 @@ register(
             "ccp": f"{_BASELINES}:ccp",
             "open-loop": f"{_BASELINES}:open_loop",
             "rule": f"{_BASELINES}:rule",
+            "sp": "stagewise.problems.copper_blending.sp:sp",
         },
         reproduce="stagewise.bench.copper:reproduce",
         reproduce_help=(

@@ -1,0 +1,384 @@
+"""The stochastic-programming reference policy ``sp``: rolling two-stage SAA over feeds.
+
+At every stage ``n`` (melt ``w = w_{n-1}``, ``p = p_{n-1}``, inventory ``I = I_{n-1}``,
+room left ``R = W - w``) the policy compares two sample-average approximations and
+plays the first-stage feed of the cheaper one (a binary choice made by comparing two
+LPs, which is the one-binary MILP solved exactly):
+
+**stop** (the final stage now): one feed ``x`` with ``1^T x = R``, ``x <= I``, against
+``Q = S K`` draws ``D^d`` of this stage's fractions::
+
+    min  C^T x + C_e R + C_e* w + C_f + (C_v / W) (1/Q) sum_d sum_j (u_dj + l_dj)
+    s.t. w p_j + D^d[:, j]^T x - u_dj <= U_j W,   w p_j + D^d[:, j]^T x + l_dj >= L_j W
+
+**continue** (needs a later stage): feed ``x`` now; ``S`` branches draw this stage's
+fractions ``A^s``; in branch ``s`` the final stage feeds ``y^s`` (``1^T x + 1^T y^s = R``,
+``x + y^s <= I``, chosen knowing ``A^s`` but not the final draw) and ``K`` leaves draw
+the final stage's fractions ``B^k`` (the same ``K`` draws in every branch: they are
+independent of ``A^s``)::
+
+    min  (C + C_e + C_e*)^T x + 2 C_f + 2 C_e* w
+         + (1/S) sum_s [ (C + C_e)^T y^s + (C_v / W) (1/K) sum_k sum_j (u_skj + l_skj) ]
+    s.t. e_sj = A^s[:, j]^T x,
+         w p_j + e_sj + B^k[:, j]^T y^s - u_skj <= U_j W,   ... + l_skj >= L_j W
+
+(``C_e* (w + 1^T x)`` is the holding cost of the second stage.) Both are LPs whose
+matrix depends only on the draws, so each is built once per policy (HiGHS, kept
+between calls) and every stage changes only bounds and right-hand sides (melt,
+inventory, room left), re-solving from the previous basis, like the lower level.
+
+The draws come from the policy's own generator (seed ``seed``), from the
+environment's distribution (:meth:`CopperBlendingDynamics.sample_composition`),
+never from the environment's draws: the policy is non-anticipative, and the same
+evaluation code runs it with common random numbers. Re-solved at every stage on the
+observed melt, the policy may take up to ``T`` stages (rolling horizon); the last
+stage can only stop. It needs the environment built with ``control="feed"`` (the
+action is the feed itself, the lower level is bypassed).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import highspy
+import numpy as np
+from scipy import sparse
+
+from stagewise.problems.copper_blending.ccp import _quiet_highs
+
+INF = highspy.kHighsInf
+DEFAULT_SCENARIOS = 20
+DEFAULT_LEAVES = 10
+DEFAULT_SEED = 7_000_000
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """The answer of one stage: play ``feed``; ``stop`` if the stop LP was cheaper.
+
+    Attributes:
+        stop: whether this stage is the final one.
+        feed: ``x_n`` (t per material).
+        value: the SAA estimate (cu) of the cost from this stage on, of the chosen option.
+        values: SAA value of each option (``stop``, ``continue`` when available).
+        seconds: wall time of the stage's solves.
+    """
+
+    stop: bool
+    feed: np.ndarray
+    value: float
+    values: dict[str, float]
+    seconds: float
+
+
+def _highs_from(cost, lower, upper, matrix, row_lower, row_upper) -> highspy.Highs:
+    csc = sparse.csc_matrix(matrix)
+    csc.sort_indices()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = csc.shape[1], csc.shape[0]
+    lp.col_cost_ = np.asarray(cost, dtype=np.float64)
+    lp.col_lower_ = np.asarray(lower, dtype=np.float64)
+    lp.col_upper_ = np.asarray(upper, dtype=np.float64)
+    lp.row_lower_ = np.asarray(row_lower, dtype=np.float64)
+    lp.row_upper_ = np.asarray(row_upper, dtype=np.float64)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data.astype(np.float64)
+    h = _quiet_highs()
+    h.passModel(lp)
+    return h
+
+
+def _run(h: highspy.Highs) -> None:
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        h.clearSolver()  # a warm start rarely ends without a status; retry cold
+        h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"sp: HiGHS returned {h.modelStatusToString(h.getModelStatus())}")
+
+
+class StageSAA:
+    """The stop and continue SAA LPs of one instance for fixed draws, kept in HiGHS.
+
+    Args:
+        instance: the blending instance.
+        first: this stage's draws ``A^s`` ``[S, M, N]`` (continue branches).
+        final: the final stage's draws ``B^k`` ``[K, M, N]`` (continue leaves).
+        stop_draws: this stage's draws ``D^d`` for the stop LP ``[Q, M, N]``.
+    """
+
+    def __init__(self, instance, first: np.ndarray, final: np.ndarray, stop_draws: np.ndarray):
+        a = instance.arrays()
+        self.instance = instance
+        self.lower, self.upper, self.price = a["lower"], a["upper"], a["price"]
+        self.n_materials, self.n_elements = a["mean"].shape
+        self.S, self.K, self.Q = first.shape[0], final.shape[0], stop_draws.shape[0]
+        self._stop = self._build_stop(stop_draws)
+        self._continue = self._build_continue(first, final)
+
+    # ------------------------------------------------------------------ build
+    def _build_stop(self, draws: np.ndarray) -> highspy.Highs:
+        inst, m, n, q = self.instance, self.n_materials, self.n_elements, self.Q
+        # columns: x (M), u (Q N), l (Q N); rows: upper (Q N), lower (Q N), weight
+        mass = sparse.csr_matrix(draws.transpose(0, 2, 1).reshape(q * n, m))
+        eye = sparse.identity(q * n, format="csr")
+        zero = sparse.csr_matrix((q * n, q * n))
+        matrix = sparse.vstack(
+            [
+                sparse.hstack([mass, -eye, zero]),
+                sparse.hstack([mass, zero, eye]),
+                sparse.hstack([np.ones((1, m)), sparse.csr_matrix((1, 2 * q * n))]),
+            ]
+        )
+        unit = inst.C_v / inst.W / q
+        cost = np.concatenate([self.price + inst.C_e, np.full(2 * q * n, unit)])
+        lower = np.zeros(m + 2 * q * n)
+        upper = np.concatenate([np.full(m, INF), np.full(2 * q * n, INF)])
+        rows = 2 * q * n + 1
+        return _highs_from(cost, lower, upper, matrix, np.full(rows, -INF), np.full(rows, INF))
+
+    def _build_continue(self, first: np.ndarray, final: np.ndarray) -> highspy.Highs:
+        inst, m, n, s, k = self.instance, self.n_materials, self.n_elements, self.S, self.K
+        # columns: x (M), e (S N), y (S M), u (S K N), l (S K N)
+        n_e, n_y, n_u = s * n, s * m, s * k * n
+        # e rows: A^s[:, j]^T x - e_sj = 0
+        e_rows = sparse.hstack(
+            [
+                sparse.csr_matrix(first.transpose(0, 2, 1).reshape(s * n, m)),
+                -sparse.identity(n_e),
+                sparse.csr_matrix((n_e, n_y + 2 * n_u)),
+            ]
+        )
+        # leaf rows (s, k, j): e_sj + B^k[:, j]^T y^s -/+ slack
+        final_t = final.transpose(0, 2, 1)  # [K, N, M]
+        leaf_e = sparse.kron(sparse.identity(s), np.ones((k, 1)))  # picks branch s
+        leaf_e = sparse.kron(leaf_e, sparse.identity(n))  # [S K N, S N]
+        leaf_y = sparse.block_diag([sparse.csr_matrix(final_t.reshape(k * n, m))] * s)
+        eye = sparse.identity(n_u)
+        zero = sparse.csr_matrix((n_u, n_u))
+        upper_rows = sparse.hstack([sparse.csr_matrix((n_u, m)), leaf_e, leaf_y, -eye, zero])
+        lower_rows = sparse.hstack([sparse.csr_matrix((n_u, m)), leaf_e, leaf_y, zero, eye])
+        # weight rows: 1^T x + 1^T y^s = R; inventory rows: x + y^s <= I
+        weight_rows = sparse.hstack(
+            [
+                np.ones((s, m)),
+                sparse.csr_matrix((s, n_e)),
+                sparse.kron(sparse.identity(s), np.ones((1, m))),
+                sparse.csr_matrix((s, 2 * n_u)),
+            ]
+        )
+        inventory_rows = sparse.hstack(
+            [
+                sparse.vstack([sparse.identity(m)] * s),
+                sparse.csr_matrix((s * m, n_e)),
+                sparse.identity(n_y),
+                sparse.csr_matrix((s * m, 2 * n_u)),
+            ]
+        )
+        matrix = sparse.vstack([e_rows, upper_rows, lower_rows, weight_rows, inventory_rows])
+        cost = np.concatenate(
+            [
+                self.price + inst.C_e + inst.C_e_star,
+                np.zeros(n_e),
+                np.tile(self.price + inst.C_e, s) / s,
+                np.full(2 * n_u, inst.C_v / inst.W / (s * k)),
+            ]
+        )
+        lower = np.concatenate([np.zeros(m), np.full(n_e, -INF), np.zeros(n_y + 2 * n_u)])
+        upper = np.full(m + n_e + n_y + 2 * n_u, INF)
+        rows = matrix.shape[0]
+        row_lower, row_upper = np.full(rows, -INF), np.full(rows, INF)
+        row_lower[:n_e] = row_upper[:n_e] = 0.0
+        return _highs_from(cost, lower, upper, matrix, row_lower, row_upper)
+
+    # ------------------------------------------------------------------ solve
+    def solve_stop(
+        self, w: float, p: np.ndarray, inventory: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """SAA value (cu, from this stage on) and feed of stopping now."""
+        inst, m, n, q = self.instance, self.n_materials, self.n_elements, self.Q
+        h = self._stop
+        room = max(inst.W - w, 0.0)
+        melt = w * np.asarray(p, dtype=np.float64) if w > 0.0 else np.zeros(n)
+        up = np.tile(self.upper * inst.W - melt, q)
+        lo = np.tile(self.lower * inst.W - melt, q)
+        rows = 2 * q * n + 1
+        row_lower = np.concatenate([np.full(q * n, -INF), lo, [room]])
+        row_upper = np.concatenate([up, np.full(q * n, INF), [room]])
+        h.changeRowsBounds(rows, np.arange(rows, dtype=np.int32), row_lower, row_upper)
+        h.changeColsBounds(m, np.arange(m, dtype=np.int32), np.zeros(m), np.maximum(inventory, 0.0))
+        _run(h)
+        x = np.asarray(h.getSolution().col_value[:m])
+        value = h.getInfo().objective_function_value + inst.C_f + inst.C_e_star * w
+        return float(value), np.clip(x, 0.0, np.maximum(inventory, 0.0))
+
+    def solve_continue(
+        self, w: float, p: np.ndarray, inventory: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """SAA value (cu, from this stage on) and first-stage feed of one more stage."""
+        inst, m, n, s, k = self.instance, self.n_materials, self.n_elements, self.S, self.K
+        h = self._continue
+        n_e, n_u = s * n, s * k * n
+        room = max(inst.W - w, 0.0)
+        melt = w * np.asarray(p, dtype=np.float64) if w > 0.0 else np.zeros(n)
+        inv = np.maximum(inventory, 0.0)
+        up = np.tile(self.upper * inst.W - melt, s * k)
+        lo = np.tile(self.lower * inst.W - melt, s * k)
+        start = n_e
+        rows = 2 * n_u + s + s * m
+        row_lower = np.concatenate([np.full(n_u, -INF), lo, np.full(s, room), np.full(s * m, -INF)])
+        row_upper = np.concatenate([up, np.full(n_u, INF), np.full(s, room), np.tile(inv, s)])
+        index = np.arange(start, start + rows, dtype=np.int32)
+        h.changeRowsBounds(rows, index, row_lower, row_upper)
+        h.changeColsBounds(m, np.arange(m, dtype=np.int32), np.zeros(m), inv)
+        _run(h)
+        x = np.asarray(h.getSolution().col_value[:m])
+        value = h.getInfo().objective_function_value + 2 * inst.C_f + 2 * inst.C_e_star * w
+        return float(value), np.clip(x, 0.0, inv)
+
+    def plan(self, w: float, p: np.ndarray, inventory: np.ndarray, stages_left: int) -> StagePlan:
+        """Compare stopping now with one more stage (when ``stages_left >= 2``)."""
+        start = time.perf_counter()
+        values, feeds = {}, {}
+        values["stop"], feeds["stop"] = self.solve_stop(w, p, inventory)
+        if stages_left >= 2:
+            values["continue"], feeds["continue"] = self.solve_continue(w, p, inventory)
+        best = min(values, key=values.__getitem__)
+        return StagePlan(
+            stop=best == "stop",
+            feed=feeds[best],
+            value=values[best],
+            values=values,
+            seconds=time.perf_counter() - start,
+        )
+
+
+def quantile_draws(dynamics: Any, count: int) -> np.ndarray:
+    """``count`` pseudo-draws ``mu + z_k sigma`` at the normal quantiles ``z_k = Phi^-1((k +
+    1/2) / count)``: every material at the same quantile (fully correlated, the linear
+    spread of Eq. 31), clipped like the environment's draws."""
+    from scipy.special import ndtri
+
+    z = ndtri((np.arange(count) + 0.5) / count)
+    xi = np.clip(dynamics.mean + z[:, None, None] * dynamics.std, 0.0, 1.0)
+    total = xi.sum(axis=2, keepdims=True)
+    return np.where(total > 1.0, xi / np.maximum(total, 1e-300), xi)
+
+
+def draw_scenarios(
+    dynamics: Any,
+    scenarios: int,
+    leaves: int,
+    rng: np.random.Generator,
+    final_draws: str = "sample",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(A, B, D)``: branch, leaf and stop-LP draws from the environment's distribution.
+
+    ``final_draws="quantile"`` replaces the sampled leaf and stop draws by
+    :func:`quantile_draws` (no sampling error, a conservative spread).
+    """
+    first = dynamics.sample_composition(rng, scenarios)
+    if final_draws == "quantile":
+        return first, quantile_draws(dynamics, leaves), quantile_draws(dynamics, leaves)
+    final = dynamics.sample_composition(rng, leaves)
+    stop = dynamics.sample_composition(rng, scenarios * leaves)
+    return first, final, stop
+
+
+class StochasticProgrammingPolicy:
+    """Rolling two-stage SAA over feeds (module docstring); needs ``control='feed'``.
+
+    ``stage_seconds`` collects the wall time of every stage's solves.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        scenarios: int = DEFAULT_SCENARIOS,
+        leaves: int = DEFAULT_LEAVES,
+        seed: int = DEFAULT_SEED,
+        final_draws: str = "sample",
+    ):
+        unwrapped = env.unwrapped
+        if unwrapped.config.control != "feed":
+            raise ValueError(
+                "the sp policy chooses the feeds itself: build the environment with "
+                "control='feed' (CLI: --control feed)"
+            )
+        if scenarios < 1 or leaves < 1:
+            raise ValueError(f"scenarios and leaves must be >= 1, got {scenarios}, {leaves}")
+        self.scenarios, self.leaves, self.seed = int(scenarios), int(leaves), int(seed)
+        self.name = f"sp(S={self.scenarios}, K={self.leaves})"
+        rng = np.random.default_rng(self.seed)
+        self.saa = StageSAA(
+            unwrapped.config.instance,
+            *draw_scenarios(unwrapped.dynamics, scenarios, leaves, rng, final_draws),
+        )
+        self.stage_seconds: list[float] = []
+        self.plans: list[StagePlan] = []
+        self._env: gym.Env | None = None
+
+    def reset(self, env: gym.Env) -> None:
+        self._env = env
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> Any:
+        assert self._env is not None, "reset() first"
+        unwrapped = self._env.unwrapped
+        state = info["state"]
+        stages_left = unwrapped.config.instance.T - int(state["stage"])
+        plan = self.saa.plan(
+            float(state["weight"]), state["composition"], state["inventory"], stages_left
+        )
+        self.stage_seconds.append(plan.seconds)
+        self.plans.append(plan)
+        return unwrapped.encode({"stop": float(plan.stop), "feed": plan.feed})
+
+
+def sp(
+    env: gym.Env,
+    scenarios: int = DEFAULT_SCENARIOS,
+    leaves: int = DEFAULT_LEAVES,
+    seed: int = DEFAULT_SEED,
+    final_draws: str = "sample",
+) -> StochasticProgrammingPolicy:
+    """The ``sp`` reference policy (``scenarios`` branches, ``leaves`` final draws each)."""
+    return StochasticProgrammingPolicy(env, scenarios, leaves, seed, final_draws)
+
+
+def saa_value(
+    env: gym.Env,
+    scenarios: int = DEFAULT_SCENARIOS,
+    leaves: int = DEFAULT_LEAVES,
+    replications: int = 10,
+    seed: int = DEFAULT_SEED,
+) -> dict[str, float]:
+    """In-sample SAA value (cu) at ``s_0`` over ``replications`` independent draw sets.
+
+    Returns the mean, its standard error and a 95 % confidence interval (normal),
+    and the values of each replication. In-sample SAA values are optimistic (biased
+    low) for the two-stage look-ahead problem they approximate.
+    """
+    unwrapped = env.unwrapped
+    inst = unwrapped.config.instance
+    dyn = unwrapped.dynamics
+    values = []
+    for r in range(replications):
+        rng = np.random.default_rng(seed + 1000 * r)
+        saa = StageSAA(inst, *draw_scenarios(dyn, scenarios, leaves, rng))
+        plan = saa.plan(0.0, np.zeros(len(inst.elements)), np.asarray(inst.inventory), inst.T)
+        values.append(plan.value)
+    arr = np.asarray(values)
+    se = float(arr.std(ddof=1) / np.sqrt(arr.size)) if arr.size > 1 else float("nan")
+    mean = float(arr.mean())
+    return {
+        "mean": mean,
+        "se": se,
+        "ci_low": mean - 1.96 * se,
+        "ci_high": mean + 1.96 * se,
+        "values": values,
+    }
