@@ -118,6 +118,7 @@ class StageSAA:
         self.lower, self.upper, self.price = a["lower"], a["upper"], a["price"]
         self.n_materials, self.n_elements = a["mean"].shape
         self.S, self.K, self.Q = first.shape[0], final.shape[0], stop_draws.shape[0]
+        self.draws = {"first": first, "final": final, "stop": stop_draws}
         self._stop = self._build_stop(stop_draws)
         self._continue = self._build_continue(first, final)
 
