@@ -123,3 +123,43 @@ def test_sp_never_costs_less_than_the_floor_on_the_same_draws() -> None:
     assert np.all(costs >= floor - 1e-6)
     # every stage's solve is recorded; every episode filled the furnace
     assert len(policy.stage_seconds) >= episodes
+
+
+def test_open_loop_plan_splits_a_noisy_material_when_stages_are_free() -> None:
+    # With free stages, feeding the scrap over T = 2 stages averages two independent
+    # draws: the 2-stage plan's SAA value is below the 1-stage one; with a dear stage
+    # the 1-stage plan wins. The plan never costs less than the floor on common draws.
+    from stagewise.problems.copper_blending.instances import apply_economics
+    from stagewise.problems.copper_blending.sp import sp_open
+
+    for c_f, best in ((0.0, 2), (5_000.0, 1)):
+        inst = apply_economics(toy_instance(), C_f=c_f, C_e_star=0.0).model_dump()
+        env = CopperBlendingEnv({"instance": inst, "control": "feed"})
+        policy = sp_open(env, samples=100)
+        assert policy.feeds.shape[0] == best
+        assert policy.feeds.sum() == pytest.approx(10.0)
+        costs = baselines.total_costs(evaluate(policy, env, 5, seed=0), 1e-3)
+        assert np.all(costs >= clairvoyant_costs(env, 5, seed=0) - 1e-6)
+
+
+def test_apply_economics_scales_within_table_2() -> None:
+    from stagewise.problems.copper_blending.instances import (
+        CV_INTERVALS,
+        apply_economics,
+        load_instance,
+    )
+
+    base = load_instance("5E24M-LH-0")
+    changed = apply_economics(base, C_f=30, T=3, spec_scale=0.5, cv_scale=10, inventory_scale=2)
+    assert (changed.C_f, changed.T) == (30.0, 3)
+    b, c = base.arrays(), changed.arrays()
+    np.testing.assert_allclose(c["upper"] - c["lower"], 0.5 * (b["upper"] - b["lower"]), atol=1e-9)
+    for i, level in enumerate(base.level):
+        if level == "pure":
+            assert c["inventory"][i] == b["inventory"][i]
+            continue
+        assert c["inventory"][i] == pytest.approx(2 * b["inventory"][i])
+        cv = np.mean(c["std"][i] / c["mean"][i])
+        assert cv == pytest.approx(CV_INTERVALS[level][1], rel=1e-6)  # capped at the top
+    with pytest.raises(ValueError, match="unknown economics"):
+        apply_economics(base, W=20)

@@ -20,6 +20,7 @@ register(
             "open-loop": f"{_BASELINES}:open_loop",
             "rule": f"{_BASELINES}:rule",
             "sp": "stagewise.problems.copper_blending.sp:sp",
+            "sp-open": "stagewise.problems.copper_blending.sp:sp_open",
         },
         reproduce="stagewise.bench.copper:reproduce",
         reproduce_help=(

@@ -383,3 +383,114 @@ def saa_value(
         "ci_high": mean + 1.96 * se,
         "values": values,
     }
+
+
+# ------------------------------------------------------------------ open loop
+class OpenLoopSAA:
+    """The best open-loop feed plan: ``L`` stage feeds fixed at ``s_0``, no inspection.
+
+    For each number of stages ``L = 1..T`` one LP over ``Q`` draws ``D^{d,n}`` of every
+    stage's fractions (independent across stages, as the environment draws them)::
+
+        min  sum_n (C + C_e + (L - n) C_e*)^T x_n + L C_f
+             + (C_v / W) (1/Q) sum_d sum_j (u_dj + l_dj)
+        s.t. sum_n D^{d,n}[:, j]^T x_n - u_dj <= U_j W,   ... + l_dj >= L_j W,
+             sum_n 1^T x_n = W,   sum_n x_n <= I
+
+    (``x_n`` is held for the ``L - n`` later stages.) The cheapest ``L`` is the plan.
+    Splitting a material over stages averages its independent draws, which is how a
+    multistage plan pays without inspecting the melt.
+    """
+
+    def __init__(self, instance, draws: np.ndarray):
+        a = instance.arrays()
+        self.instance = instance
+        self.draws = draws  # [Q, T, M, N]
+        self.price, self.lower, self.upper = a["price"], a["lower"], a["upper"]
+        self.inventory = a["inventory"]
+
+    def solve(self, stages: int) -> tuple[float, np.ndarray]:
+        """SAA value (cu) and feeds ``[stages, M]`` of the ``stages``-stage plan."""
+        inst = self.instance
+        q, _, m, n = self.draws.shape
+        d = self.draws[:, :stages]  # [Q, L, M, N]
+        mass = sparse.csr_matrix(d.transpose(0, 3, 1, 2).reshape(q * n, stages * m))
+        eye = sparse.identity(q * n, format="csr")
+        zero = sparse.csr_matrix((q * n, q * n))
+        inventory_rows = sparse.hstack(
+            [sparse.hstack([sparse.identity(m)] * stages), sparse.csr_matrix((m, 2 * q * n))]
+        )
+        matrix = sparse.vstack(
+            [
+                sparse.hstack([mass, -eye, zero]),
+                sparse.hstack([mass, zero, eye]),
+                sparse.hstack([np.ones((1, stages * m)), sparse.csr_matrix((1, 2 * q * n))]),
+                inventory_rows,
+            ]
+        )
+        held = np.repeat(stages - 1 - np.arange(stages), m) * inst.C_e_star
+        cost = np.concatenate(
+            [
+                np.tile(self.price + inst.C_e, stages) + held,
+                np.full(2 * q * n, inst.C_v / inst.W / q),
+            ]
+        )
+        cols = stages * m + 2 * q * n
+        row_lower = np.concatenate(
+            [np.full(q * n, -INF), np.tile(self.lower * inst.W, q), [inst.W], np.full(m, -INF)]
+        )
+        row_upper = np.concatenate(
+            [np.tile(self.upper * inst.W, q), np.full(q * n, INF), [inst.W], self.inventory]
+        )
+        h = _highs_from(cost, np.zeros(cols), np.full(cols, INF), matrix, row_lower, row_upper)
+        _run(h)
+        x = np.asarray(h.getSolution().col_value[: stages * m]).reshape(stages, m)
+        value = h.getInfo().objective_function_value + stages * inst.C_f
+        return float(value), np.maximum(x, 0.0)
+
+    def plan(self) -> tuple[float, np.ndarray, dict[int, float]]:
+        """The cheapest plan over ``L = 1..T``: value, feeds and the value of every ``L``."""
+        best, values = None, {}
+        for stages in range(1, self.instance.T + 1):
+            value, feeds = self.solve(stages)
+            values[stages] = value
+            if best is None or value < best[0]:
+                best = (value, feeds)
+        return best[0], best[1], values
+
+
+class OpenLoopPlanPolicy:
+    """Plays the :class:`OpenLoopSAA` plan (the same every episode: ``s_0`` is fixed)."""
+
+    def __init__(self, env: gym.Env, samples: int = 200, seed: int = DEFAULT_SEED):
+        unwrapped = env.unwrapped
+        if unwrapped.config.control != "feed":
+            raise ValueError(
+                "the sp-open policy chooses the feeds itself: build the environment with "
+                "control='feed' (CLI: --control feed)"
+            )
+        inst = unwrapped.config.instance
+        rng = np.random.default_rng(seed)
+        draws = unwrapped.dynamics.sample_composition(rng, samples * inst.T)
+        draws = draws.reshape(samples, inst.T, *draws.shape[1:])
+        self.saa = OpenLoopSAA(inst, draws)
+        self.value, self.feeds, self.values = self.saa.plan()
+        self.name = f"sp-open(Q={samples}, L={self.feeds.shape[0]})"
+        self._env: gym.Env | None = None
+        self._stage = 0
+
+    def reset(self, env: gym.Env) -> None:
+        self._env = env
+        self._stage = 0
+
+    def act(self, obs: np.ndarray, info: dict[str, Any]) -> Any:
+        assert self._env is not None, "reset() first"
+        last = self.feeds.shape[0] - 1
+        n = min(self._stage, last)
+        self._stage += 1
+        return self._env.unwrapped.encode({"stop": float(n == last), "feed": self.feeds[n]})
+
+
+def sp_open(env: gym.Env, samples: int = 200, seed: int = DEFAULT_SEED) -> OpenLoopPlanPolicy:
+    """The open-loop ``sp-open`` policy: the best fixed feed plan over ``samples`` draws."""
+    return OpenLoopPlanPolicy(env, samples, seed)
