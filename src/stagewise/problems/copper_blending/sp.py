@@ -89,6 +89,9 @@ def _highs_from(cost, lower, upper, matrix, row_lower, row_upper) -> highspy.Hig
     lp.a_matrix_.index_ = csc.indices.astype(np.int32)
     lp.a_matrix_.value_ = csc.data.astype(np.float64)
     h = _quiet_highs()
+    # unlike the small lower level, these LPs (10^5-10^6 nonzeros) gain from presolve:
+    # 0.49 + 0.52 s against 0.69 + 0.98 s per stage on 20E100M (S = 20, K = 10)
+    h.setOptionValue("presolve", "on")
     h.passModel(lp)
     return h
 
