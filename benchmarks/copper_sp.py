@@ -1,7 +1,7 @@
 """The sp reference policy on the 16 cells: out-of-sample rho beside CCP, the tuned rule and
 the perfect-information floor (common random numbers), and its per-stage solve time.
 
-    PYTHONPATH=src python benchmarks/copper_sp.py --episodes 30 [--scenarios 20 --leaves 10]
+    PYTHONPATH=src python benchmarks/copper_sp.py --episodes 30 [--scenarios 20 --leaves 20]
         [--cells 20E100M-LH-0,...] [--saa-replications 0]
 
 The tuned rule is the two-stage rule with the ``(f, alpha_1)`` of
@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scenarios", type=int, default=20)
-    parser.add_argument("--leaves", type=int, default=10)
+    parser.add_argument("--leaves", type=int, default=20)
     parser.add_argument("--cells", default=",".join(f"{s}-{m}-0" for s in SCALES for m in MIXES))
     parser.add_argument("--saa-replications", type=int, default=0)
     parser.add_argument("--retune", action="store_true")

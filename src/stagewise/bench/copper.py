@@ -47,7 +47,7 @@ MIXES = ("LM", "LH", "MH", "LMH")
 # "sp" is the stochastic-programming reference policy (sp.py), on the first sp_episodes draws.
 METHODS = ("ccp", "lp", "rule", "open-loop-rule", "sp", "drl", "drl-open", "bound")
 TUNING_EPISODES = 50
-SP_SCENARIOS, SP_LEAVES, SP_EPISODES = 20, 10, 200
+SP_SCENARIOS, SP_LEAVES, SP_EPISODES = 20, 20, 200
 PAPER_MEAN_RHO = {"drl": 0.812, "drl-open": 0.866}
 
 

@@ -110,7 +110,7 @@ def test_saa_value_converges_as_scenarios_grow() -> None:
     # ... the steps shrink ...
     assert means[2] - means[1] < means[1] - means[0]
     # ... and so does the spread over draw sets
-    assert spread[2] < 0.5 * spread[0]
+    assert spread[2] < 0.6 * spread[0]
     assert values[2]["ci_low"] < means[2] < values[2]["ci_high"]
 
 

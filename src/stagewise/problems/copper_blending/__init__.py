@@ -35,7 +35,7 @@ register(
             "  --scales, --mixes          comma lists restricting the grid"
             " (e.g. 5E24M,20E100M and LH,MH)\n"
             "  --sp_scenarios N, --sp_leaves K, --sp_episodes E   the sp reference policy"
-            " (default 20, 10, 200; --sp_scenarios 0 leaves it out)\n"
+            " (default 20, 20, 200; --sp_scenarios 0 leaves it out)\n"
             "  time: the default (10 repeats) takes about 8 h on 2 cores, --repeats 1"
             " --open_loop rule about 50 min; a quick check, --repeats 1 --open_loop rule"
             " --scales 5E24M --mixes LH --steps 5000 --episodes 200, about 2 min"

@@ -6,24 +6,30 @@ plays the first-stage feed of the cheaper one (a binary choice made by comparing
 LPs, which is the one-binary MILP solved exactly):
 
 **stop** (the final stage now): one feed ``x`` with ``1^T x = R``, ``x <= I``, against
-``Q = S K`` draws ``D^d`` of this stage's fractions::
+``Q = 200`` draws ``D^d`` of this stage's fractions::
 
     min  C^T x + C_e R + C_e* w + C_f + (C_v / W) (1/Q) sum_d sum_j (u_dj + l_dj)
     s.t. w p_j + D^d[:, j]^T x - u_dj <= U_j W,   w p_j + D^d[:, j]^T x + l_dj >= L_j W
 
 **continue** (needs a later stage): feed ``x`` now; ``S`` branches draw this stage's
-fractions ``A^s``; in branch ``s`` the final stage feeds ``y^s`` (``1^T x + 1^T y^s = R``,
-``x + y^s <= I``, chosen knowing ``A^s`` but not the final draw) and ``K`` leaves draw
-the final stage's fractions ``B^k`` (the same ``K`` draws in every branch: they are
-independent of ``A^s``)::
+fractions ``A^s``; ``K`` leaves draw the final stage's fractions ``B^k`` (the same ``K``
+draws in every branch: they are independent of ``A^s``). The final stage feeds
+``y^s = (y_scrap, y_pure^s)``: the noisy scrap part is one feed for all branches, the
+zero-variance (pure) materials adapt to branch ``s`` (``recourse="pure"``, the
+default); ``recourse="full"`` lets the whole ``y^s`` adapt (more optimistic in sample,
+and ``S K N M`` nonzeros instead of about ``(S + K) N M``)::
 
-    min  (C + C_e + C_e*)^T x + 2 C_f + 2 C_e* w
-         + (1/S) sum_s [ (C + C_e)^T y^s + (C_v / W) (1/K) sum_k sum_j (u_skj + l_skj) ]
-    s.t. e_sj = A^s[:, j]^T x,
-         w p_j + e_sj + B^k[:, j]^T y^s - u_skj <= U_j W,   ... + l_skj >= L_j W
+    min  (C + C_e + C_e*)^T x + 2 C_f + 2 C_e* w + (C + C_e)^T y_scrap
+         + (1/S) sum_s [ (C + C_e)^T y_pure^s + (C_v / W) (1/K) sum_k sum_j (u_skj + l_skj) ]
+    s.t. e_sj = A^s[:, j]^T x,   f_kj = B^k[:, j]^T y_scrap,
+         w p_j + e_sj + f_kj + mu_pure[:, j]^T y_pure^s - u_skj <= U_j W,   ... + l_skj >= L_j W
+         1^T x + 1^T y_scrap + 1^T y_pure^s = R,   x + y^s <= I
 
-(``C_e* (w + 1^T x)`` is the holding cost of the second stage.) Both are LPs whose
-matrix depends only on the draws, so each is built once per policy (HiGHS, kept
+(``C_e* (w + 1^T x)`` is the holding cost of the second stage.) The in-sample value of
+each LP is optimistic, the more so the fewer draws: stop and continue are therefore
+compared with the stop LP solved over the continue LP's ``K`` final draws (the same
+draws, so the same optimism); the stop feed played is the ``Q``-draw one. All are LPs
+whose matrix depends only on the draws, so each is built once per policy (HiGHS, kept
 between calls) and every stage changes only bounds and right-hand sides (melt,
 inventory, room left), re-solving from the previous basis, like the lower level.
 
@@ -51,8 +57,9 @@ from stagewise.problems.copper_blending.ccp import _quiet_highs
 
 INF = highspy.kHighsInf
 DEFAULT_SCENARIOS = 20
-DEFAULT_LEAVES = 10
+DEFAULT_LEAVES = 20
 DEFAULT_SEED = 7_000_000
+DEFAULT_STOP_SAMPLES = 200
 
 
 @dataclass(frozen=True)
@@ -115,19 +122,40 @@ class StageSAA:
         stop_draws: this stage's draws ``D^d`` for the stop LP ``[Q, M, N]``.
     """
 
-    def __init__(self, instance, first: np.ndarray, final: np.ndarray, stop_draws: np.ndarray):
+    def __init__(
+        self,
+        instance,
+        first: np.ndarray,
+        final: np.ndarray,
+        stop_draws: np.ndarray,
+        recourse: str = "pure",
+    ):
+        if recourse not in {"pure", "full"}:
+            raise ValueError(f"recourse must be 'pure' or 'full', got {recourse!r}")
         a = instance.arrays()
+        self.recourse = recourse
+        # zero-variance (pure) materials: their fractions are known, so in the "pure"
+        # recourse only they adapt to the branch; the noisy scrap of the final stage is
+        # one feed for every branch
+        self.pure = np.flatnonzero(a["std"].sum(axis=1) == 0.0)
+        self.scrap = np.flatnonzero(a["std"].sum(axis=1) > 0.0)
         self.instance = instance
         self.lower, self.upper, self.price = a["lower"], a["upper"], a["price"]
         self.n_materials, self.n_elements = a["mean"].shape
         self.S, self.K, self.Q = first.shape[0], final.shape[0], stop_draws.shape[0]
         self.draws = {"first": first, "final": final, "stop": stop_draws}
         self._stop = self._build_stop(stop_draws)
-        self._continue = self._build_continue(first, final)
+        # the stop LP over the continue LP's K final draws: its value is as optimistic as
+        # the continue LP's (same draws), so the two compare fairly; its feed is not played
+        self._stop_same = self._build_stop(final)
+        if recourse == "pure":
+            self._continue = self._build_continue_pure(first, final)
+        else:
+            self._continue = self._build_continue(first, final)
 
     # ------------------------------------------------------------------ build
     def _build_stop(self, draws: np.ndarray) -> highspy.Highs:
-        inst, m, n, q = self.instance, self.n_materials, self.n_elements, self.Q
+        inst, m, n, q = self.instance, self.n_materials, self.n_elements, draws.shape[0]
         # columns: x (M), u (Q N), l (Q N); rows: upper (Q N), lower (Q N), weight
         mass = sparse.csr_matrix(draws.transpose(0, 2, 1).reshape(q * n, m))
         eye = sparse.identity(q * n, format="csr")
@@ -200,13 +228,124 @@ class StageSAA:
         row_lower[:n_e] = row_upper[:n_e] = 0.0
         return _highs_from(cost, lower, upper, matrix, row_lower, row_upper)
 
+    def _build_continue_pure(self, first: np.ndarray, final: np.ndarray) -> highspy.Highs:
+        inst, m, n, s, k = self.instance, self.n_materials, self.n_elements, self.S, self.K
+        mean = inst.arrays()["mean"]
+        pure, scrap = self.pure, self.scrap
+        n_p, n_s = pure.size, scrap.size
+        # columns: x (M), e (S N), ys (scrap), f (K N), yp (S P), u (S K N), l (S K N)
+        n_e, n_f, n_yp, n_u = s * n, k * n, s * n_p, s * k * n
+        n_cols = m + n_e + n_s + n_f + n_yp + 2 * n_u
+
+        def block(parts: list) -> sparse.csr_matrix:
+            return sparse.hstack(parts, format="csr")
+
+        def zeros(rows: int, cols: int) -> sparse.csr_matrix:
+            return sparse.csr_matrix((rows, cols))
+
+        e_rows = block(
+            [
+                sparse.csr_matrix(first.transpose(0, 2, 1).reshape(s * n, m)),
+                -sparse.identity(n_e),
+                zeros(n_e, n_s + n_f + n_yp + 2 * n_u),
+            ]
+        )
+        f_rows = block(
+            [
+                zeros(n_f, m + n_e),
+                sparse.csr_matrix(final[:, scrap, :].transpose(0, 2, 1).reshape(k * n, n_s)),
+                -sparse.identity(n_f),
+                zeros(n_f, n_yp + 2 * n_u),
+            ]
+        )
+        leaf_e = sparse.kron(sparse.kron(sparse.identity(s), np.ones((k, 1))), sparse.identity(n))
+        leaf_f = sparse.kron(np.ones((s, 1)), sparse.identity(n_f))
+        leaf_p = sparse.kron(
+            sparse.identity(s), sparse.kron(np.ones((k, 1)), sparse.csr_matrix(mean[pure].T))
+        )
+        eye, zero = sparse.identity(n_u), zeros(n_u, n_u)
+        upper_rows = block([zeros(n_u, m), leaf_e, zeros(n_u, n_s), leaf_f, leaf_p, -eye, zero])
+        lower_rows = block([zeros(n_u, m), leaf_e, zeros(n_u, n_s), leaf_f, leaf_p, zero, eye])
+        weight_rows = block(
+            [
+                np.ones((s, m)),
+                zeros(s, n_e),
+                np.ones((s, n_s)),
+                zeros(s, n_f),
+                sparse.kron(sparse.identity(s), np.ones((1, n_p))),
+                zeros(s, 2 * n_u),
+            ]
+        )
+        pick = sparse.identity(m, format="csr")
+        scrap_rows = block(
+            [pick[scrap], zeros(n_s, n_e), sparse.identity(n_s), zeros(n_s, n_f + n_yp + 2 * n_u)]
+        )
+        pure_rows = block(
+            [
+                sparse.vstack([pick[pure]] * s),
+                zeros(n_yp, n_e + n_s + n_f),
+                sparse.identity(n_yp),
+                zeros(n_yp, 2 * n_u),
+            ]
+        )
+        matrix = sparse.vstack(
+            [e_rows, f_rows, upper_rows, lower_rows, weight_rows, scrap_rows, pure_rows]
+        )
+        cost = np.concatenate(
+            [
+                self.price + inst.C_e + inst.C_e_star,
+                np.zeros(n_e),
+                self.price[scrap] + inst.C_e,
+                np.zeros(n_f),
+                np.tile(self.price[pure] + inst.C_e, s) / s,
+                np.full(2 * n_u, inst.C_v / inst.W / (s * k)),
+            ]
+        )
+        lower = np.zeros(n_cols)
+        lower[m : m + n_e] = -INF
+        lower[m + n_e + n_s : m + n_e + n_s + n_f] = -INF
+        rows = matrix.shape[0]
+        row_lower, row_upper = np.full(rows, -INF), np.full(rows, INF)
+        row_lower[: n_e + n_f] = row_upper[: n_e + n_f] = 0.0
+        return _highs_from(cost, lower, np.full(n_cols, INF), matrix, row_lower, row_upper)
+
+    def _bounds_continue_pure(
+        self, w: float, p: np.ndarray, inventory: np.ndarray
+    ) -> tuple[int, np.ndarray, np.ndarray]:
+        inst, n, s, k = self.instance, self.n_elements, self.S, self.K
+        room = max(inst.W - w, 0.0)
+        melt = w * np.asarray(p, dtype=np.float64) if w > 0.0 else np.zeros(n)
+        n_u = s * k * n
+        up = np.tile(self.upper * inst.W - melt, s * k)
+        lo = np.tile(self.lower * inst.W - melt, s * k)
+        row_lower = np.concatenate(
+            [
+                np.full(n_u, -INF),
+                lo,
+                np.full(s, room),
+                np.full(self.scrap.size + s * self.pure.size, -INF),
+            ]
+        )
+        row_upper = np.concatenate(
+            [
+                up,
+                np.full(n_u, INF),
+                np.full(s, room),
+                inventory[self.scrap],
+                np.tile(inventory[self.pure], s),
+            ]
+        )
+        return s * n + k * n, row_lower, row_upper
+
     # ------------------------------------------------------------------ solve
     def solve_stop(
-        self, w: float, p: np.ndarray, inventory: np.ndarray
+        self, w: float, p: np.ndarray, inventory: np.ndarray, same_draws: bool = False
     ) -> tuple[float, np.ndarray]:
-        """SAA value (cu, from this stage on) and feed of stopping now."""
-        inst, m, n, q = self.instance, self.n_materials, self.n_elements, self.Q
-        h = self._stop
+        """SAA value (cu, from this stage on) and feed of stopping now (over the ``Q``
+        stop draws, or over the continue LP's ``K`` final draws if ``same_draws``)."""
+        inst, m, n = self.instance, self.n_materials, self.n_elements
+        q = self.K if same_draws else self.Q
+        h = self._stop_same if same_draws else self._stop
         room = max(inst.W - w, 0.0)
         melt = w * np.asarray(p, dtype=np.float64) if w > 0.0 else np.zeros(n)
         up = np.tile(self.upper * inst.W - melt, q)
@@ -227,6 +366,18 @@ class StageSAA:
         """SAA value (cu, from this stage on) and first-stage feed of one more stage."""
         inst, m, n, s, k = self.instance, self.n_materials, self.n_elements, self.S, self.K
         h = self._continue
+        if self.recourse == "pure":
+            inv = np.maximum(inventory, 0.0)
+            start, row_lower, row_upper = self._bounds_continue_pure(w, p, inv)
+            rows = row_lower.size
+            h.changeRowsBounds(
+                rows, np.arange(start, start + rows, dtype=np.int32), row_lower, row_upper
+            )
+            h.changeColsBounds(m, np.arange(m, dtype=np.int32), np.zeros(m), inv)
+            _run(h)
+            x = np.asarray(h.getSolution().col_value[:m])
+            value = h.getInfo().objective_function_value + 2 * inst.C_f + 2 * inst.C_e_star * w
+            return float(value), np.clip(x, 0.0, inv)
         n_e, n_u = s * n, s * k * n
         room = max(inst.W - w, 0.0)
         melt = w * np.asarray(p, dtype=np.float64) if w > 0.0 else np.zeros(n)
@@ -250,9 +401,13 @@ class StageSAA:
         start = time.perf_counter()
         values, feeds = {}, {}
         values["stop"], feeds["stop"] = self.solve_stop(w, p, inventory)
+        best = "stop"
         if stages_left >= 2:
             values["continue"], feeds["continue"] = self.solve_continue(w, p, inventory)
-        best = min(values, key=values.__getitem__)
+            # decide on equal terms: both values over the same K final draws
+            values["stop_same_draws"], _ = self.solve_stop(w, p, inventory, same_draws=True)
+            if values["continue"] < values["stop_same_draws"]:
+                best = "continue"
         return StagePlan(
             stop=best == "stop",
             feed=feeds[best],
@@ -280,6 +435,7 @@ def draw_scenarios(
     leaves: int,
     rng: np.random.Generator,
     final_draws: str = "sample",
+    stop_samples: int = DEFAULT_STOP_SAMPLES,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(A, B, D)``: branch, leaf and stop-LP draws from the environment's distribution.
 
@@ -290,7 +446,7 @@ def draw_scenarios(
     if final_draws == "quantile":
         return first, quantile_draws(dynamics, leaves), quantile_draws(dynamics, leaves)
     final = dynamics.sample_composition(rng, leaves)
-    stop = dynamics.sample_composition(rng, scenarios * leaves)
+    stop = dynamics.sample_composition(rng, stop_samples)
     return first, final, stop
 
 
@@ -307,6 +463,7 @@ class StochasticProgrammingPolicy:
         leaves: int = DEFAULT_LEAVES,
         seed: int = DEFAULT_SEED,
         final_draws: str = "sample",
+        recourse: str = "pure",
     ):
         unwrapped = env.unwrapped
         if unwrapped.config.control != "feed":
@@ -322,6 +479,7 @@ class StochasticProgrammingPolicy:
         self.saa = StageSAA(
             unwrapped.config.instance,
             *draw_scenarios(unwrapped.dynamics, scenarios, leaves, rng, final_draws),
+            recourse=recourse,
         )
         self.stage_seconds: list[float] = []
         self.plans: list[StagePlan] = []
@@ -349,9 +507,10 @@ def sp(
     leaves: int = DEFAULT_LEAVES,
     seed: int = DEFAULT_SEED,
     final_draws: str = "sample",
+    recourse: str = "pure",
 ) -> StochasticProgrammingPolicy:
     """The ``sp`` reference policy (``scenarios`` branches, ``leaves`` final draws each)."""
-    return StochasticProgrammingPolicy(env, scenarios, leaves, seed, final_draws)
+    return StochasticProgrammingPolicy(env, scenarios, leaves, seed, final_draws, recourse)
 
 
 def saa_value(
@@ -360,8 +519,12 @@ def saa_value(
     leaves: int = DEFAULT_LEAVES,
     replications: int = 10,
     seed: int = DEFAULT_SEED,
+    recourse: str = "pure",
 ) -> dict[str, float]:
     """In-sample SAA value (cu) at ``s_0`` over ``replications`` independent draw sets.
+
+    The value of one draw set is the cheaper of stop and continue over the same ``K``
+    final draws (the SAA of the two-stage look-ahead problem at ``s_0``).
 
     Returns the mean, its standard error and a 95 % confidence interval (normal),
     and the values of each replication. In-sample SAA values are optimistic (biased
@@ -373,9 +536,15 @@ def saa_value(
     values = []
     for r in range(replications):
         rng = np.random.default_rng(seed + 1000 * r)
-        saa = StageSAA(inst, *draw_scenarios(dyn, scenarios, leaves, rng))
+        saa = StageSAA(inst, *draw_scenarios(dyn, scenarios, leaves, rng), recourse=recourse)
         plan = saa.plan(0.0, np.zeros(len(inst.elements)), np.asarray(inst.inventory), inst.T)
-        values.append(plan.value)
+        # the SAA problem's value: stop and continue over the same draws
+        values.append(
+            min(
+                plan.values.get("continue", np.inf),
+                plan.values.get("stop_same_draws", plan.values["stop"]),
+            )
+        )
     arr = np.asarray(values)
     se = float(arr.std(ddof=1) / np.sqrt(arr.size)) if arr.size > 1 else float("nan")
     mean = float(arr.mean())
