@@ -48,7 +48,7 @@ def run_cell(name: str, args: argparse.Namespace) -> dict:
         rule_policy = baselines.two_stage(closed, *TUNED[name])
     rule = baselines.total_costs(evaluate(rule_policy, closed, n, seed), scale)
     start = time.perf_counter()
-    policy = sp(feed, args.scenarios, args.leaves)
+    policy = sp(feed, args.scenarios, args.leaves, validate=args.validate)
     result = evaluate(policy, feed, n, seed)
     sp_seconds = time.perf_counter() - start
     cost = baselines.total_costs(result, scale)
@@ -83,6 +83,9 @@ def main() -> None:
     parser.add_argument("--cells", default=",".join(f"{s}-{m}-0" for s in SCALES for m in MIXES))
     parser.add_argument("--saa-replications", type=int, default=0)
     parser.add_argument("--retune", action="store_true")
+    parser.add_argument(
+        "--validate", action="store_true", help="sp compares stop/continue on fresh draws"
+    )
     parser.add_argument("--out", default=None, help="write the rows as JSON")
     args = parser.parse_args()
     rows = []

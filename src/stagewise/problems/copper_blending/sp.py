@@ -103,6 +103,18 @@ def _highs_from(cost, lower, upper, matrix, row_lower, row_upper) -> highspy.Hig
     return h
 
 
+def _set_feed_bounds(
+    h: highspy.Highs, m: int, inventory: np.ndarray, fixed: np.ndarray | None
+) -> None:
+    """Bounds of the first ``m`` columns (the feed): ``[0, I]``, or ``[x, x]`` for ``fixed``."""
+    index = np.arange(m, dtype=np.int32)
+    if fixed is None:
+        h.changeColsBounds(m, index, np.zeros(m), inventory)
+    else:
+        x = np.minimum(np.maximum(fixed, 0.0), inventory)
+        h.changeColsBounds(m, index, x, x)
+
+
 def _run(h: highspy.Highs) -> None:
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
@@ -339,10 +351,16 @@ class StageSAA:
 
     # ------------------------------------------------------------------ solve
     def solve_stop(
-        self, w: float, p: np.ndarray, inventory: np.ndarray, same_draws: bool = False
+        self,
+        w: float,
+        p: np.ndarray,
+        inventory: np.ndarray,
+        same_draws: bool = False,
+        fixed: np.ndarray | None = None,
     ) -> tuple[float, np.ndarray]:
         """SAA value (cu, from this stage on) and feed of stopping now (over the ``Q``
-        stop draws, or over the continue LP's ``K`` final draws if ``same_draws``)."""
+        stop draws, or over the continue LP's ``K`` final draws if ``same_draws``);
+        ``fixed``: the value of that feed instead of the best one."""
         inst, m, n = self.instance, self.n_materials, self.n_elements
         q = self.K if same_draws else self.Q
         h = self._stop_same if same_draws else self._stop
@@ -354,16 +372,17 @@ class StageSAA:
         row_lower = np.concatenate([np.full(q * n, -INF), lo, [room]])
         row_upper = np.concatenate([up, np.full(q * n, INF), [room]])
         h.changeRowsBounds(rows, np.arange(rows, dtype=np.int32), row_lower, row_upper)
-        h.changeColsBounds(m, np.arange(m, dtype=np.int32), np.zeros(m), np.maximum(inventory, 0.0))
+        _set_feed_bounds(h, m, np.maximum(inventory, 0.0), fixed)
         _run(h)
         x = np.asarray(h.getSolution().col_value[:m])
         value = h.getInfo().objective_function_value + inst.C_f + inst.C_e_star * w
         return float(value), np.clip(x, 0.0, np.maximum(inventory, 0.0))
 
     def solve_continue(
-        self, w: float, p: np.ndarray, inventory: np.ndarray
+        self, w: float, p: np.ndarray, inventory: np.ndarray, fixed: np.ndarray | None = None
     ) -> tuple[float, np.ndarray]:
-        """SAA value (cu, from this stage on) and first-stage feed of one more stage."""
+        """SAA value (cu, from this stage on) and first-stage feed of one more stage
+        (``fixed``: the value of that first-stage feed instead of the best one)."""
         inst, m, n, s, k = self.instance, self.n_materials, self.n_elements, self.S, self.K
         h = self._continue
         if self.recourse == "pure":
@@ -373,7 +392,7 @@ class StageSAA:
             h.changeRowsBounds(
                 rows, np.arange(start, start + rows, dtype=np.int32), row_lower, row_upper
             )
-            h.changeColsBounds(m, np.arange(m, dtype=np.int32), np.zeros(m), inv)
+            _set_feed_bounds(h, m, inv, fixed)
             _run(h)
             x = np.asarray(h.getSolution().col_value[:m])
             value = h.getInfo().objective_function_value + 2 * inst.C_f + 2 * inst.C_e_star * w
@@ -390,24 +409,46 @@ class StageSAA:
         row_upper = np.concatenate([up, np.full(n_u, INF), np.full(s, room), np.tile(inv, s)])
         index = np.arange(start, start + rows, dtype=np.int32)
         h.changeRowsBounds(rows, index, row_lower, row_upper)
-        h.changeColsBounds(m, np.arange(m, dtype=np.int32), np.zeros(m), inv)
+        _set_feed_bounds(h, m, inv, fixed)
         _run(h)
         x = np.asarray(h.getSolution().col_value[:m])
         value = h.getInfo().objective_function_value + 2 * inst.C_f + 2 * inst.C_e_star * w
         return float(value), np.clip(x, 0.0, inv)
 
-    def plan(self, w: float, p: np.ndarray, inventory: np.ndarray, stages_left: int) -> StagePlan:
-        """Compare stopping now with one more stage (when ``stages_left >= 2``)."""
+    def plan(
+        self,
+        w: float,
+        p: np.ndarray,
+        inventory: np.ndarray,
+        stages_left: int,
+        validation: StageSAA | None = None,
+    ) -> StagePlan:
+        """Compare stopping now with one more stage (when ``stages_left >= 2``).
+
+        With ``validation`` (the same LPs over independent draws) the two feeds are
+        compared by their values there, with the feed fixed: free of the optimism of a
+        feed chosen on the same draws.
+        """
         start = time.perf_counter()
         values, feeds = {}, {}
         values["stop"], feeds["stop"] = self.solve_stop(w, p, inventory)
         best = "stop"
         if stages_left >= 2:
             values["continue"], feeds["continue"] = self.solve_continue(w, p, inventory)
-            # decide on equal terms: both values over the same K final draws
-            values["stop_same_draws"], _ = self.solve_stop(w, p, inventory, same_draws=True)
-            if values["continue"] < values["stop_same_draws"]:
-                best = "continue"
+            if validation is not None:
+                values["stop_validation"], _ = validation.solve_stop(
+                    w, p, inventory, same_draws=True, fixed=feeds["stop"]
+                )
+                values["continue_validation"], _ = validation.solve_continue(
+                    w, p, inventory, fixed=feeds["continue"]
+                )
+                if values["continue_validation"] < values["stop_validation"]:
+                    best = "continue"
+            else:
+                # decide on equal terms: both values over the same K final draws
+                values["stop_same_draws"], _ = self.solve_stop(w, p, inventory, same_draws=True)
+                if values["continue"] < values["stop_same_draws"]:
+                    best = "continue"
         return StagePlan(
             stop=best == "stop",
             feed=feeds[best],
@@ -464,6 +505,7 @@ class StochasticProgrammingPolicy:
         seed: int = DEFAULT_SEED,
         final_draws: str = "sample",
         recourse: str = "pure",
+        validate: bool = False,
     ):
         unwrapped = env.unwrapped
         if unwrapped.config.control != "feed":
@@ -481,6 +523,16 @@ class StochasticProgrammingPolicy:
             *draw_scenarios(unwrapped.dynamics, scenarios, leaves, rng, final_draws),
             recourse=recourse,
         )
+        # independent draws on which stop and continue feeds are compared (validate=True)
+        self.validation = (
+            StageSAA(
+                unwrapped.config.instance,
+                *draw_scenarios(unwrapped.dynamics, scenarios, leaves, rng, final_draws),
+                recourse=recourse,
+            )
+            if validate
+            else None
+        )
         self.stage_seconds: list[float] = []
         self.plans: list[StagePlan] = []
         self._env: gym.Env | None = None
@@ -494,7 +546,11 @@ class StochasticProgrammingPolicy:
         state = info["state"]
         stages_left = unwrapped.config.instance.T - int(state["stage"])
         plan = self.saa.plan(
-            float(state["weight"]), state["composition"], state["inventory"], stages_left
+            float(state["weight"]),
+            state["composition"],
+            state["inventory"],
+            stages_left,
+            self.validation,
         )
         self.stage_seconds.append(plan.seconds)
         self.plans.append(plan)
@@ -508,9 +564,12 @@ def sp(
     seed: int = DEFAULT_SEED,
     final_draws: str = "sample",
     recourse: str = "pure",
+    validate: bool = False,
 ) -> StochasticProgrammingPolicy:
     """The ``sp`` reference policy (``scenarios`` branches, ``leaves`` final draws each)."""
-    return StochasticProgrammingPolicy(env, scenarios, leaves, seed, final_draws, recourse)
+    return StochasticProgrammingPolicy(
+        env, scenarios, leaves, seed, final_draws, recourse, validate
+    )
 
 
 def saa_value(
