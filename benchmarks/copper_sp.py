@@ -48,7 +48,7 @@ def run_cell(name: str, args: argparse.Namespace) -> dict:
         rule_policy = baselines.two_stage(closed, *TUNED[name])
     rule = baselines.total_costs(evaluate(rule_policy, closed, n, seed), scale)
     start = time.perf_counter()
-    policy = sp(feed, args.scenarios, args.leaves, validate=args.validate)
+    policy = sp(feed, args.scenarios, args.leaves, validate=not args.no_validate)
     result = evaluate(policy, feed, n, seed)
     sp_seconds = time.perf_counter() - start
     cost = baselines.total_costs(result, scale)
@@ -84,7 +84,9 @@ def main() -> None:
     parser.add_argument("--saa-replications", type=int, default=0)
     parser.add_argument("--retune", action="store_true")
     parser.add_argument(
-        "--validate", action="store_true", help="sp compares stop/continue on fresh draws"
+        "--no-validate",
+        action="store_true",
+        help="sp compares stop/continue in sample (not on independent draws)",
     )
     parser.add_argument("--out", default=None, help="write the rows as JSON")
     args = parser.parse_args()

@@ -505,7 +505,7 @@ class StochasticProgrammingPolicy:
         seed: int = DEFAULT_SEED,
         final_draws: str = "sample",
         recourse: str = "pure",
-        validate: bool = False,
+        validate: bool = True,
     ):
         unwrapped = env.unwrapped
         if unwrapped.config.control != "feed":
@@ -564,7 +564,7 @@ def sp(
     seed: int = DEFAULT_SEED,
     final_draws: str = "sample",
     recourse: str = "pure",
-    validate: bool = False,
+    validate: bool = True,
 ) -> StochasticProgrammingPolicy:
     """The ``sp`` reference policy (``scenarios`` branches, ``leaves`` final draws each)."""
     return StochasticProgrammingPolicy(
