@@ -26,7 +26,9 @@ and ``S K N M`` nonzeros instead of about ``(S + K) N M``)::
          1^T x + 1^T y_scrap + 1^T y_pure^s = R,   x + y^s <= I
 
 (``C_e* (w + 1^T x)`` is the holding cost of the second stage.) The in-sample value of
-each LP is optimistic, the more so the fewer draws: stop and continue are therefore
+each LP is optimistic, the more so the fewer draws, so by default (``validate=True``)
+the two feeds are compared out of sample: a second, independent draw set values each
+feed with the feed fixed, and the cheaper is played. With ``validate=False`` they are
 compared with the stop LP solved over the continue LP's ``K`` final draws (the same
 draws, so the same optimism); the stop feed played is the ``Q``-draw one. All are LPs
 whose matrix depends only on the draws, so each is built once per policy (HiGHS, kept
