@@ -53,12 +53,14 @@ def test_one_cell_reproduction_writes_tables_figures_and_the_bound_floor(
         open_loop="rule",
         scales="5E24M",
         mixes="LH",
+        sp_scenarios=4,
+        sp_leaves=2,
     )
     (result,) = results
     assert result["instance"] == INSTANCE
     rho, episodes = result["rho"], result["episodes"]
     # the methods of the tables, in their order; no open-loop agent with open_loop="rule"
-    assert list(rho) == ["ccp", "lp", "rule", "open-loop-rule", "drl", "bound"]
+    assert list(rho) == ["ccp", "lp", "rule", "open-loop-rule", "sp", "drl", "bound"]
 
     # recomputed on the same draws, outside the pipeline
     env = CopperBlendingEnv({"instance": INSTANCE}, action_mode="hybrid")
@@ -75,13 +77,19 @@ def test_one_cell_reproduction_writes_tables_figures_and_the_bound_floor(
     drl = _episode_costs(load_policy(Path(result["run_dir"]) / "drl"), env)
     np.testing.assert_allclose(episodes["drl"]["total"], drl, rtol=1e-9)
     assert rho["drl"] == pytest.approx(drl.mean() / ccp.mean(), rel=1e-9)
+    from stagewise.problems.copper_blending.sp import sp
+
+    feed_env = CopperBlendingEnv({"instance": INSTANCE, "control": "feed"}, action_mode="hybrid")
+    sp_costs = _episode_costs(sp(feed_env, 4, 2), feed_env)
+    np.testing.assert_allclose(episodes["sp"]["total"], sp_costs, rtol=1e-9)
+    assert rho["sp"] == pytest.approx(sp_costs.mean() / ccp.mean(), rel=1e-9)
     bound = clairvoyant_costs(env, EPISODES, SEED)
     np.testing.assert_allclose(episodes["bound"]["total"], bound, rtol=1e-9)
     assert rho["bound"] == pytest.approx(bound.mean() / ccp.mean(), rel=1e-9)
 
     # the perfect-information floor: below every policy in every episode (same draws), not
     # only on average, and a real floor (positive; not every policy's cost)
-    for name in ("ccp", "lp", "rule", "open-loop-rule", "drl"):
+    for name in ("ccp", "lp", "rule", "open-loop-rule", "sp", "drl"):
         assert np.all(bound <= np.array(episodes[name]["total"]) + 1e-6), name
         assert rho["bound"] < rho[name], name
     assert 0.5 < rho["bound"] < 1.0
@@ -94,7 +102,7 @@ def test_one_cell_reproduction_writes_tables_figures_and_the_bound_floor(
         (row,) = list(reader)
         columns = [c for c in reader.fieldnames or [] if c.startswith("rho_")]
     assert columns == [
-        "rho_ccp", "rho_lp", "rho_rule", "rho_open-loop-rule", "rho_drl", "rho_bound",
+        "rho_ccp", "rho_lp", "rho_rule", "rho_open-loop-rule", "rho_sp", "rho_drl", "rho_bound",
     ]  # fmt: skip
     assert float(row["C_ccp"]) == pytest.approx(ccp.mean(), abs=0.06)
     for name, value in rho.items():

@@ -7,7 +7,8 @@ local processes or a Ray cluster) trains DAH-DDPG on the closed-loop
 environment (DRL-CCP) and, with ``open_loop="agent"``, on the open-loop one
 (Eqs. 34-35, the Fig. 9 ablation), then evaluates every method on the same
 draws (episode ``k`` from seed ``seed + k``): single-stage CCP and LP, the tuned
-two-stage rule, the tuned open-loop rule and the trained agents, beside the
+two-stage rule, the tuned open-loop rule, the stochastic-programming reference policy
+``sp`` (on the first ``sp_episodes`` draws) and the trained agents, beside the
 perfect-information bound on those draws (``bound``, the lowest cost any policy
 can reach). ``rho`` is Eq. 33, cost over single-stage CCP cost. Outputs under ``out``: ``cells.csv``
 (one row per instance), ``summary.csv`` / ``summary.md`` (mean and std over
@@ -43,8 +44,10 @@ SCALES = ("5E24M", "10E48M", "15E60M", "20E100M")
 MIXES = ("LM", "LH", "MH", "LMH")
 # Methods in the order of the tables; "drl" is DRL-CCP, "drl-open" its open-loop ablation,
 # "bound" the perfect-information lower bound (bound.py) on the same draws.
-METHODS = ("ccp", "lp", "rule", "open-loop-rule", "drl", "drl-open", "bound")
+# "sp" is the stochastic-programming reference policy (sp.py), on the first sp_episodes draws.
+METHODS = ("ccp", "lp", "rule", "open-loop-rule", "sp", "drl", "drl-open", "bound")
 TUNING_EPISODES = 50
+SP_SCENARIOS, SP_LEAVES, SP_EPISODES = 20, 20, 200
 PAPER_MEAN_RHO = {"drl": 0.812, "drl-open": 0.866}
 
 
@@ -55,8 +58,16 @@ def run_instance(
     seed: int,
     steps: int | None,
     open_loop: str,
+    sp_scenarios: int = SP_SCENARIOS,
+    sp_leaves: int = SP_LEAVES,
+    sp_episodes: int = SP_EPISODES,
 ) -> dict[str, Any]:
-    """Train and evaluate every method on one instance (a benchmark job; picklable)."""
+    """Train and evaluate every method on one instance (a benchmark job; picklable).
+
+    ``sp`` (``sp_scenarios`` branches, ``sp_leaves`` final draws; 0 scenarios: left out)
+    is evaluated on the first ``min(sp_episodes, episodes)`` episodes and its rho is
+    over CCP on those episodes.
+    """
     import torch
 
     from stagewise.agents.dah_ddpg import DAHDDPGConfig, train
@@ -115,17 +126,55 @@ def run_instance(
     # the perfect-information floor on the same draws: no policy's rho can go below it
     per_episode["bound"] = {"total": clairvoyant_costs(closed, episodes, seed).tolist()}
     base = float(np.mean(per_episode["ccp"]["total"]))
+    rho = {n: float(np.mean(v["total"])) / base for n, v in per_episode.items()}
+    if sp_scenarios > 0:
+        per_episode["sp"] = _evaluate_sp(
+            instance, min(sp_episodes, episodes), seed, sp_scenarios, sp_leaves
+        )
+        n_sp = len(per_episode["sp"]["total"])
+        rho["sp"] = float(np.mean(per_episode["sp"]["total"])) / float(
+            np.mean(per_episode["ccp"]["total"][:n_sp])
+        )
+    rho = {m: rho[m] for m in METHODS if m in rho}
     return {
         "instance": instance,
         "elements": list(inst.elements),
         "ccp_cost": base,
-        "rho": {n: float(np.mean(v["total"])) / base for n, v in per_episode.items()},
+        "rho": rho,
         "train_seconds": seconds,
         "train_cpu_seconds": cpu_seconds,
         "selected_seed": selected_seeds,
         "rule": policies["rule"][1].name,
         "episodes": per_episode,
         "run_dir": run_dir,
+    }
+
+
+def _evaluate_sp(
+    instance: str, episodes: int, seed: int, scenarios: int, leaves: int
+) -> dict[str, Any]:
+    """Costs of the sp policy on episodes ``seed .. seed + episodes - 1`` (feed control)."""
+    from stagewise.core.policy import evaluate
+    from stagewise.problems.copper_blending import baselines
+    from stagewise.problems.copper_blending.env import CopperBlendingEnv
+    from stagewise.problems.copper_blending.sp import sp
+
+    env = CopperBlendingEnv({"instance": instance, "control": "feed"}, action_mode="hybrid")
+    policy = sp(env, scenarios, leaves)
+    result = evaluate(policy, env, episodes, seed)
+    scale = env.config.reward_scale
+    elements = env.config.instance.elements
+    return {
+        "total": baselines.total_costs(result, scale).tolist(),
+        "material": baselines.term_costs(result, "material", scale).tolist(),
+        "penalty": baselines.term_costs(result, "penalty", scale).tolist(),
+        "stages": float(np.mean([e.length for e in result.episodes])),
+        "violation": {
+            el: float(np.mean([e.costs[f"spec_{el}"] for e in result.episodes])) for el in elements
+        },
+        "stage_median_s": float(np.median(policy.stage_seconds)),
+        "scenarios": scenarios,
+        "leaves": leaves,
     }
 
 
@@ -174,6 +223,9 @@ def reproduce(
     open_loop: str = "agent",
     scales: str | None = None,
     mixes: str | None = None,
+    sp_scenarios: int = SP_SCENARIOS,
+    sp_leaves: int = SP_LEAVES,
+    sp_episodes: int = SP_EPISODES,
     **unknown: Any,
 ) -> list[dict[str, Any]]:
     """Run the orthogonal experiment and write tables and figures under ``out``.
@@ -183,12 +235,14 @@ def reproduce(
     ``steps`` (DAH-DDPG training steps; agent default if unset), ``open_loop``
     (``agent``: train DAH-DDPG with the open-loop lower level for Fig. 9;
     ``rule``: only the tuned open-loop rule), ``scales``/``mixes`` (comma lists
-    restricting the grid, e.g. ``5E24M,20E100M``).
+    restricting the grid, e.g. ``5E24M,20E100M``), ``sp_scenarios``/``sp_leaves``/
+    ``sp_episodes`` (the sp reference policy; ``sp_scenarios=0`` leaves it out).
     """
     if unknown:
         raise ValueError(
             f"unknown reproduce option(s) {sorted(unknown)}; use repeats, episodes, seed, "
-            "backend, workers, steps, open_loop, scales, mixes"
+            "backend, workers, steps, open_loop, scales, mixes, sp_scenarios, sp_leaves, "
+            "sp_episodes"
         )
     repeats, episodes, workers = int(repeats), int(episodes), int(workers)
     if repeats < 1 or episodes < 2:
@@ -210,6 +264,9 @@ def reproduce(
                 "seed": int(seed),
                 "steps": None if steps is None else int(steps),
                 "open_loop": open_loop,
+                "sp_scenarios": int(sp_scenarios),
+                "sp_leaves": int(sp_leaves),
+                "sp_episodes": int(sp_episodes),
             },
             label=name,
         )
@@ -236,6 +293,12 @@ def write_outputs(out: Path, results: list[dict[str, Any]], console: Console) ->
         row |= {f"train_cpu_s_{k}": round(v, 1) for k, v in r.get("train_cpu_seconds", {}).items()}
         row |= {f"seed_{k}": v for k, v in r.get("selected_seed", {}).items()}
         row |= {"stages_drl": r["episodes"]["drl"]["stages"], "rule": r["rule"]}
+        if "sp" in r["rho"]:
+            # DRL-CCP's share of the saving over CCP that sp captures
+            saving = 1.0 - r["rho"]["sp"]
+            share = (1.0 - r["rho"]["drl"]) / saving if saving > 0 else float("nan")
+            row |= {"stages_sp": r["episodes"]["sp"]["stages"], "drl_share_of_sp": round(share, 3)}
+            row |= {"sp_stage_median_s": round(r["episodes"]["sp"]["stage_median_s"], 4)}
         cell_rows.append(row)
     _write_csv(out / "cells.csv", cell_rows)
     summary = summarize(results, methods)

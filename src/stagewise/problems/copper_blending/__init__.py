@@ -19,6 +19,8 @@ register(
             "ccp": f"{_BASELINES}:ccp",
             "open-loop": f"{_BASELINES}:open_loop",
             "rule": f"{_BASELINES}:rule",
+            "sp": "stagewise.problems.copper_blending.sp:sp",
+            "sp-open": "stagewise.problems.copper_blending.sp:sp_open",
         },
         reproduce="stagewise.bench.copper:reproduce",
         reproduce_help=(
@@ -32,6 +34,8 @@ register(
             " (default agent)\n"
             "  --scales, --mixes          comma lists restricting the grid"
             " (e.g. 5E24M,20E100M and LH,MH)\n"
+            "  --sp_scenarios N, --sp_leaves K, --sp_episodes E   the sp reference policy"
+            " (default 20, 20, 200; --sp_scenarios 0 leaves it out)\n"
             "  time: the default (10 repeats) takes about 8 h on 2 cores, --repeats 1"
             " --open_loop rule about 50 min; a quick check, --repeats 1 --open_loop rule"
             " --scales 5E24M --mixes LH --steps 5000 --episodes 200, about 2 min"

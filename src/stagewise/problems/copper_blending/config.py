@@ -153,6 +153,14 @@ class CopperBlendingConfig(ProblemConfig):
             "it (Eqs. 34-35, the Section 4.5 ablation)"
         ),
     )
+    control: Literal["ccp", "feed"] = Field(
+        "ccp",
+        description=(
+            "'ccp': the action (stop, alpha~, w~) goes through the chance-constrained lower "
+            "level (the paper's MDP); 'feed': the action is (stop, feed x_n in t per "
+            "material) and the lower level is bypassed (the sp reference policy)"
+        ),
+    )
     reward_scale: float = Field(
         1e-3, gt=0.0, le=1.0, description="reward = -reward_scale x stage cost (cu)"
     )

@@ -49,14 +49,19 @@ class CopperBlendingDynamics(Dynamics):
         self.n_elements, self.n_materials = len(inst.elements), len(inst.materials)
         self.horizon = inst.T
         self.cost_families = tuple(f"spec_{e}" for e in inst.elements)
-        self.codec = ActionCodec(
-            [
+        if config.control == "feed":
+            # direct feed control: the stage feed x_n (t per material) replaces (alpha~, w~)
+            fields = [
+                DecisionField("stop", (), 0, 1, "binary"),
+                DecisionField("feed", (self.n_materials,), 0.0, inst.W),
+            ]
+        else:
+            fields = [
                 DecisionField("stop", (), 0, 1, "binary"),
                 DecisionField("alpha", (), 0.0, inst.alpha_star),
                 DecisionField("weight", (), 0.0, inst.W),
-            ],
-            modes=("box", "hybrid"),
-        )
+            ]
+        self.codec = ActionCodec(fields, modes=("box", "hybrid"))
         dim = 3 + self.n_elements + self.n_materials
         low = np.zeros(dim, dtype=np.float32)
         high = np.ones(dim, dtype=np.float32)
@@ -93,6 +98,43 @@ class CopperBlendingDynamics(Dynamics):
         weight = np.clip(np.asarray(decision["weight"], float).reshape(-1), 0.0, remaining)
         return final, alpha_n, np.where(final, remaining, weight)
 
+    def direct_feeds(self, state: State, decision: Decision) -> tuple[np.ndarray, np.ndarray]:
+        """``(final, x_n)`` per batch entry under ``control='feed'``.
+
+        The decided feed is clipped to ``[0, I_{n-1}]`` and scaled down to the room
+        left, ``W - w_{n-1}``. A final stage (stop, or stage ``T``) must fill the
+        furnace (Eq. 15): a feed short by at most ``FULL_TOLERANCE W`` is scaled up
+        to the room left, a larger shortfall is fed by the lower level at
+        ``alpha*`` with the decided feed counted in the melt at its mean composition.
+        """
+        inst = self.instance
+        stop = np.asarray(decision["stop"], dtype=np.float64).reshape(-1) > 0.5
+        final = stop | (state["stage"] + 1 >= inst.T)
+        n = state["weight"].shape[0]
+        wanted = np.asarray(decision["feed"], dtype=np.float64).reshape(n, self.n_materials)
+        feed = np.clip(wanted, 0.0, state["inventory"])
+        remaining = np.maximum(inst.W - state["weight"], 0.0)
+        total = feed.sum(axis=1)
+        over = total > remaining
+        feed[over] *= (remaining[over] / total[over])[:, None]
+        for k in np.flatnonzero(final):
+            total_k = feed[k].sum()
+            short = remaining[k] - total_k
+            if short <= 0.0:
+                continue
+            if short <= FULL_TOLERANCE * inst.W and total_k > 0.0:
+                feed[k] *= remaining[k] / total_k
+                continue
+            melt_weight = float(state["weight"][k]) + total_k
+            melt = (state["weight"][k] * state["composition"][k] + feed[k] @ self.mean) / max(
+                melt_weight, 1e-300
+            )
+            extra = self.lower_level.solve(
+                inst.alpha_star, short, melt_weight, melt, state["inventory"][k] - feed[k]
+            )
+            feed[k] += extra.x
+        return final, feed
+
     def solve_stage(self, state: State, k: int, alpha_n: float, weight: float) -> Feed:
         """The lower level (Eq. 31, or Eqs. 34-35 when ``feedback='open'``) for entry ``k``."""
         closed = self.config.feedback == "closed"
@@ -117,11 +159,16 @@ class CopperBlendingDynamics(Dynamics):
     def transition(self, state: State, decision: Decision, rng: np.random.Generator) -> Transition:
         inst = self.instance
         n = state["weight"].shape[0]
-        final, alpha_n, stage_weight = self.stage_targets(state, decision)
-        xi = self.sample_composition(rng, n)
-        feed = np.zeros((n, self.n_materials))
         slack_upper = np.zeros((n, self.n_elements))
         slack_lower = np.zeros((n, self.n_elements))
+        if self.config.control == "feed":
+            final, feed = self.direct_feeds(state, decision)
+            alpha_n = np.where(final, inst.alpha_star, state["alpha"])
+            stage_weight = np.zeros(n)  # no lower-level solve below
+        else:
+            final, alpha_n, stage_weight = self.stage_targets(state, decision)
+            feed = np.zeros((n, self.n_materials))
+        xi = self.sample_composition(rng, n)
         # The one loop over the batch: the lower-level LP is solved per sample.
         for k in range(n):
             if stage_weight[k] > MIN_FEED:

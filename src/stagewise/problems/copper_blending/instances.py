@@ -198,3 +198,71 @@ def _scrap_mean(
 def _floats(values: np.ndarray | list[float]) -> list[float]:
     """Plain Python floats, rounded to 12 significant digits for readable YAML."""
     return [float(f"{float(v):.12g}") for v in values]
+
+
+# -------------------------------------------------------------------- economics
+# Named economics presets: changes applied to an instance by :func:`apply_economics`.
+# "default" leaves the instance as generated (the economic defaults above).
+ECONOMICS: dict[str, dict[str, float]] = {"default": {}}
+ECONOMICS_KEYS = ("C_f", "C_e_star", "C_v", "T", "spec_scale", "cv_scale", "inventory_scale")
+
+
+def apply_economics(instance: CopperInstance, **changes: float) -> CopperInstance:
+    """``instance`` with some of the economics the paper leaves open changed.
+
+    Keys: ``C_f``, ``C_e_star``, ``C_v``, ``T`` (replaced); ``spec_scale`` (every spec
+    half-width times this, about the centre; an impurity cap ``U`` times it);
+    ``cv_scale`` (every scrap's ``sigma`` times this, each material's CV capped at the
+    upper end of its Table 2 level interval); ``inventory_scale`` (scrap inventories
+    times this; pure metals keep ``W``).
+
+    Raises:
+        ValueError: an unknown key.
+    """
+    unknown = sorted(set(changes) - set(ECONOMICS_KEYS))
+    if unknown:
+        raise ValueError(f"unknown economics key(s) {unknown}; use {', '.join(ECONOMICS_KEYS)}")
+    data = instance.model_dump()
+    for key in ("C_f", "C_e_star", "C_v"):
+        if key in changes:
+            data[key] = float(changes[key])
+    if "T" in changes:
+        data["T"] = int(changes["T"])
+    a = instance.arrays()
+    if "spec_scale" in changes:
+        s = float(changes["spec_scale"])
+        impurity = a["lower"] <= 0.0
+        center = 0.5 * (a["lower"] + a["upper"])
+        half = 0.5 * (a["upper"] - a["lower"])
+        lower = np.where(impurity, 0.0, center - s * half)
+        upper = np.where(impurity, s * a["upper"], center + s * half)
+        data["lower"], data["upper"] = _floats(np.clip(lower, 0, 1)), _floats(np.clip(upper, 0, 1))
+    if "cv_scale" in changes:
+        s = float(changes["cv_scale"])
+        std, mean = a["std"], a["mean"]
+        for i, level in enumerate(instance.level):
+            if level == "pure":
+                continue
+            monitored = mean[i] > 0.0
+            cv = float(np.mean(std[i, monitored] / mean[i, monitored])) if monitored.any() else 0.0
+            cap = CV_INTERVALS[level][1] / cv if cv > 0.0 else 1.0
+            std[i] = std[i] * min(s, cap)
+        data["std"] = [_floats(r) for r in std]
+    if "inventory_scale" in changes:
+        s = float(changes["inventory_scale"])
+        inventory = np.where(
+            np.asarray(instance.level) == "pure", a["inventory"], s * a["inventory"]
+        )
+        data["inventory"] = _floats(inventory)
+    return CopperInstance.model_validate(data)
+
+
+def economics_preset(name: str) -> dict[str, float]:
+    """The changes of a named economics preset.
+
+    Raises:
+        ValueError: unknown preset name.
+    """
+    if name not in ECONOMICS:
+        raise ValueError(f"unknown economics preset {name!r}; choose one of {sorted(ECONOMICS)}")
+    return dict(ECONOMICS[name])
