@@ -145,3 +145,22 @@ def test_readme_python_snippet_prints_what_it_shows() -> None:
 def test_readme_says_how_to_reach_stagewise() -> None:
     text = README.read_text()
     assert "source .venv/bin/activate" in text and ".venv/bin/stagewise" in text
+
+
+def test_policy_options_reach_the_policies_that_take_them() -> None:
+    code, output = cli(
+        "evaluate",
+        "inventory",
+        "--policy",
+        "random",
+        "--window",
+        "3",
+        "--episodes",
+        "2",
+        "--no-gap",
+    )
+    assert code == 0 and "note: --window is ignored: no policy given takes it" in output
+    code, output = cli(
+        "evaluate", "inventory", "--policy", "mpc", "--window", "3", "--episodes", "1", "--no-gap"
+    )
+    assert code == 0 and "ignored" not in output and "│ mpc" in output

@@ -259,6 +259,9 @@ def evaluate_command(
     window: int | None = typer.Option(
         None, min=1, help="planning window of rolling-horizon policies (mpc), in periods"
     ),
+    scenarios: int | None = typer.Option(
+        None, min=1, help="scenario count of sample-average policies (copper-blending's sp)"
+    ),
 ) -> None:
     """Evaluate policies by Monte Carlo with common random numbers.
 
@@ -271,14 +274,17 @@ def evaluate_command(
         fail("give at least one --policy NAME or --run DIR")
     if gap and REFERENCE in spec.policies and REFERENCE not in policy:
         policy = [REFERENCE, *policy]
-    unused = window is not None and not any(
-        "window" in inspect.signature(load_object(spec.policies[p])).parameters
-        for p in policy
-        if p in spec.policies
-    )
-    if unused:
-        note(f"--window is ignored: no policy given takes a planning window on {spec.slug}")
-    candidates = [(name, *_named_policy(spec, cfg, name, {"window": window})) for name in policy]
+    options = {"window": window, "scenarios": scenarios}
+    for option, value in options.items():
+        takers = [
+            p
+            for p in policy
+            if p in spec.policies
+            and option in inspect.signature(load_object(spec.policies[p])).parameters
+        ]
+        if value is not None and not takers:
+            note(f"--{option} is ignored: no policy given takes it on {spec.slug}")
+    candidates = [(name, *_named_policy(spec, cfg, name, options)) for name in policy]
     candidates += [(str(path), *_run_policy(spec, path, cfg)) for path in run]
     rows, results = [], {}
     for name, env, pol in candidates:
