@@ -82,18 +82,19 @@ class SchedMaintDynamics(Dynamics):
             # Sums over the compressor axis as products with ones: a small-axis reduction
             # is the slowest NumPy operation of a batched step.
             ones=np.ones(self.n),
-            energy_per_t=np.asarray(c.energy_cost, dtype=float),
+            # per-compressor cost weights as the vectors of those sums (one product each)
+            duration_sum=np.full(self.n, c.rho_duration, dtype=float),
+            failure_sum=np.full(self.n, c.rho_failure, dtype=float),
+            early_sum=np.full(self.n, c.rho_early, dtype=float),
+            ramp_sum=np.full(self.n, c.rho_ramp, dtype=float),
+            minus_energy_per_t=-np.asarray(c.energy_cost, dtype=float),
+            minus_alpha=as_operand(-c.alpha_ext),
             mttr_less_one=as_operand(self.mttr - 1),
             mnrd=as_operand(self.mnrd),
             tlcm_scale=as_operand(np.maximum(self.mttr - 1, 1)),
             tslm_scale=as_operand(2 * self.mttf),
-            alpha=as_operand(c.alpha_ext),
             band=as_operand(c.demand_dead_band + DEMAND_TOL),
             half=as_operand(0.5),
-            rho_duration=as_operand(c.rho_duration),
-            rho_failure=as_operand(c.rho_failure),
-            rho_early=as_operand(c.rho_early),
-            rho_ramp=as_operand(c.rho_ramp),
             rho_demand=as_operand(c.rho_demand),
             last_day=np.asarray(len(self.demand) - 1, np.int64),
             horizon=np.asarray(self.horizon, np.int64),
@@ -134,13 +135,10 @@ class SchedMaintDynamics(Dynamics):
         # A.8.5 costs, on the start-of-day state and the decision as asked. Masks become
         # 0/1 floats before they scale an amount: bool x float costs NumPy a slow cast loop.
         fresh = asked & idle  # asking to start a repair
-        duration = k.rho_duration * (
-            _float(rest & busy) * np.exp(tlcm) + _float(fresh & (tslm == ZERO))
-        )
-        failure = k.rho_failure * (_float(rest & due) * np.maximum(overdue, ONE))
-        early = k.rho_early * (_float(fresh & (cdm == ZERO)) * tslm)
-        asked_f = _float(asked)
-        ramp = k.rho_ramp * (asked_f * production)
+        duration = _float(rest & busy) * np.exp(tlcm) + _float(fresh & (tslm == ZERO))
+        failure = _float(rest & due) * np.maximum(overdue, ONE)
+        early = _float(fresh & (cdm == ZERO)) * tslm
+        ramp = _float(asked) * production
         # A.8.4 repairs, in order: maintenance forced at MTTF, refused while cdm = 0,
         # forced while a repair is under way; no production on a maintenance day.
         forced = asked | due
@@ -157,8 +155,8 @@ class SchedMaintDynamics(Dynamics):
         gap = np.abs(demand_now - supply)
         demand_cost = k.rho_demand * (_float(gap > k.band) * gap)
         terms = {
-            "electricity": -(produced @ k.energy_per_t) * price_now,
-            "purchase": -purchase * k.alpha,
+            "electricity": (produced @ k.minus_energy_per_t) * price_now,
+            "purchase": purchase * k.minus_alpha,
         }
         # A repair under way counts down; one starting now has MTTR - 1 days left after
         # today; without maintenance tlcm is 0 (busy forces maintenance).
@@ -179,10 +177,10 @@ class SchedMaintDynamics(Dynamics):
             state=next_state,
             reward=terms["electricity"] + terms["purchase"],
             costs={
-                "maintenance_duration": duration @ k.ones,
-                "maintenance_failure": failure @ k.ones,
-                "early_maintenance": early @ k.ones,
-                "ramping_in_maintenance": ramp @ k.ones,
+                "maintenance_duration": duration @ k.duration_sum,
+                "maintenance_failure": failure @ k.failure_sum,
+                "early_maintenance": early @ k.early_sum,
+                "ramping_in_maintenance": ramp @ k.ramp_sum,
                 "demand": demand_cost,
             },
             reward_terms=terms,
