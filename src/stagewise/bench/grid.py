@@ -239,7 +239,7 @@ def _agent_jobs(
     jobs = []
     for seed in grid.seeds:
         values = _agent_values(problem, agent, seed, grid.max_steps, config)
-        settings = _agent_settings(agent.name, values)
+        settings = _within_budget(agent.name, values)
         record = agent_record(common["problem"], config, agent.name, seed, settings)
         run_dir = root / grid.experiment / problem.case / agent.name / f"seed{seed}"
         kwargs = {**common, "agent": agent.name, "settings": values, "seed": seed}
@@ -247,6 +247,18 @@ def _agent_jobs(
         label = f"{problem.case}/{agent.name}/seed{seed}"
         jobs.append((run_dir, record, Job(train_and_evaluate, kwargs, label)))
     return jobs
+
+
+def _within_budget(agent: str, values: dict[str, Any]) -> Any:
+    """The agent's settings, ``total_steps`` lowered to whole epochs where an agent would
+    round the budget up: in a grid the budget is a cap (the study compares agents at no more
+    environment steps than the paper's), never exceeded."""
+    settings = _agent_settings(agent, values)
+    if hasattr(settings, "planned_steps") and settings.planned_steps() > settings.total_steps:
+        epoch = settings.steps_per_epoch
+        values["total_steps"] = max(epoch, settings.total_steps // epoch * epoch)
+        settings = _agent_settings(agent, values)
+    return settings
 
 
 def _agent_values(
