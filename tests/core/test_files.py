@@ -106,3 +106,16 @@ def test_a_lock_dies_with_its_owner(tmp_path: Path) -> None:
         except FolderBusyError:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+
+
+def test_taking_a_lock_removes_temporaries_of_dead_writers_only(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=10)
+    orphan = tmp_path / f".policy.pt.{dead.pid}.0badcafe.tmp"
+    mine = temporary_path(tmp_path / "checkpoint.pt")
+    user_file = tmp_path / ".notes.tmp"
+    for path in (orphan, mine, user_file):
+        path.write_text("partial")
+    FolderLock(tmp_path).acquire().release()
+    assert not orphan.exists()
+    assert mine.exists() and user_file.exists()

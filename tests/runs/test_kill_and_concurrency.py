@@ -33,9 +33,9 @@ def test_train_killed_with_sigkill_resumes_to_the_uninterrupted_parameters(tmp_p
     wait_for(lambda: (cut / "checkpoint.pt").exists() and epochs_done(cut) >= 3, "3 epochs")
     kill9(victim)
     assert 0 < epochs_done(cut) < 80
-    assert not list(cut.glob(".*.tmp")), "a killed writer must not leave temporary files"
     resumed = start(*TRAIN, "--run-dir", cut, cwd=tmp_path)
     assert resumed.wait(timeout=300) == 0 and reference.wait(timeout=300) == 0
+    assert not list(cut.glob(".*.tmp")), "the resume removes what the killed writer left"
     a, b = load_torch(whole / "policy.pt", "policy"), load_torch(cut / "policy.pt", "policy")
     for name, tensor in a["state_dict"].items():
         assert torch.equal(tensor, b["state_dict"][name]), name

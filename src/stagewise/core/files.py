@@ -7,7 +7,10 @@ and two writers never share a temporary file.
 
 A :class:`FolderLock` is an exclusive ``flock`` on ``<folder>/.lock`` holding
 the owner's PID. The kernel releases it when the owner dies, however it dies,
-so a lock is never stale; a second process is told who holds it.
+so a lock is never stale; a second process is told who holds it. A writer
+killed in the middle of a write leaves its temporary file behind (nothing can
+remove it at ``kill -9``); the next owner of the folder removes the temporary
+files whose writer is dead when it takes the lock.
 """
 
 from __future__ import annotations
@@ -39,6 +42,38 @@ class FolderBusyError(RunFileError):
 def temporary_path(path: Path) -> Path:
     """A temporary name beside ``path`` that no other writer (process or thread) uses."""
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def writer_pid(tmp: Path) -> int | None:
+    """The PID in a temporary name made by :func:`temporary_path` (None for other names)."""
+    parts = tmp.name.rsplit(".", 3)
+    if len(parts) != 4 or parts[3] != "tmp" or not parts[1].isdigit():
+        return None
+    return int(parts[1])
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this PID exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_orphaned_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files in ``folder`` whose writer process is dead; return them."""
+    orphans = [
+        tmp
+        for tmp in folder.glob(".*.tmp")
+        if (pid := writer_pid(tmp)) is not None and pid != os.getpid() and not pid_alive(pid)
+    ]
+    for tmp in orphans:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return orphans
 
 
 def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
@@ -122,6 +157,7 @@ class FolderLock:
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         self._handle = handle
+        remove_orphaned_temporaries(self.folder)
         return self
 
     def holder(self) -> str:
