@@ -146,7 +146,7 @@ class SchedMaintDynamics(Dynamics):
         working = _float(~(forced | maintain))
         produced = working * production
         day = np.minimum(state["t"], k.last_day)
-        supply = produced @ k.ones + purchase
+        supply = produced.dot(k.ones) + purchase
         if "series" in state:
             today = state["series"][np.arange(day.shape[0]), day]
             demand_now, price_now = today[:, 0], today[:, 1]
@@ -155,7 +155,7 @@ class SchedMaintDynamics(Dynamics):
         gap = np.abs(demand_now - supply)
         demand_cost = k.rho_demand * (_float(gap > k.band) * gap)
         terms = {
-            "electricity": (produced @ k.minus_energy_per_t) * price_now,
+            "electricity": produced.dot(k.minus_energy_per_t) * price_now,
             "purchase": purchase * k.minus_alpha,
         }
         # A repair under way counts down; one starting now has MTTR - 1 days left after
@@ -177,10 +177,10 @@ class SchedMaintDynamics(Dynamics):
             state=next_state,
             reward=terms["electricity"] + terms["purchase"],
             costs={
-                "maintenance_duration": duration @ k.duration_sum,
-                "maintenance_failure": failure @ k.failure_sum,
-                "early_maintenance": early @ k.early_sum,
-                "ramping_in_maintenance": ramp @ k.ramp_sum,
+                "maintenance_duration": duration.dot(k.duration_sum),
+                "maintenance_failure": failure.dot(k.failure_sum),
+                "early_maintenance": early.dot(k.early_sum),
+                "ramping_in_maintenance": ramp.dot(k.ramp_sum),
                 "demand": demand_cost,
             },
             reward_terms=terms,
