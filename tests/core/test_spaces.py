@@ -84,6 +84,8 @@ def _single_env_actions() -> list[np.ndarray]:
         *inside.astype(np.float32),
         *inside,
         np.array([-0.0, 0.0, -1.0, 1.0, -0.0]),
+        np.array([1e-300, -1e-300, 0.0, -0.0, 5e-324]),
+        np.array([-0.0, 0.0, 1.0, -1.0, 0.0]),
         np.array([1, 0, -1, 0, 1], dtype=np.int64),
         np.array([True, False, True, True, False]),
         np.array([0.5, -1.5, 0.0, 2.0, 0.25], dtype=np.float32),

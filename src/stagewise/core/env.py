@@ -100,6 +100,14 @@ def _first(values: np.ndarray) -> float:
     return float(values.item(0) if isinstance(values, np.ndarray) else np.asarray(values).item(0))
 
 
+def _firsts(batch: dict[str, np.ndarray]) -> dict[str, float]:
+    """:func:`_first` of each entry (inlined for arrays: a function call per entry costs more)."""
+    return {
+        name: float(v.item(0)) if isinstance(v, np.ndarray) else _first(v)
+        for name, v in batch.items()
+    }
+
+
 class ConstrainedEnv(gym.Env[np.ndarray, Any]):
     """Gymnasium environment of a constrained sequential decision problem.
 
@@ -185,16 +193,16 @@ class ConstrainedEnv(gym.Env[np.ndarray, Any]):
         decision = self.codec.decode_batch(clipped, self.action_mode)
         tr = self.dynamics.transition(self._state, decision, self.np_random)
         self._state = tr.state
-        costs = {name: _first(v) for name, v in tr.costs.items()}
+        costs = _firsts(tr.costs)
         costs[ACTION_RANGE] = _first(excess)
         info = {
             "cost": float(sum(costs.values())),
             "costs": costs,
-            "reward_terms": {name: _first(v) for name, v in tr.reward_terms.items()},
+            "reward_terms": _firsts(tr.reward_terms),
             **self._state_info(tr.state),
         }
         obs = self.dynamics.observe(tr.state)[0]
-        return obs, _first(tr.reward), bool(tr.terminated[0]), False, info
+        return obs, _first(tr.reward), bool(_first(tr.terminated)), False, info
 
     @classmethod
     def make_vector(

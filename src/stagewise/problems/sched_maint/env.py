@@ -129,14 +129,14 @@ class SchedMaintDynamics(Dynamics):
         tslm, tlcm, cdm, mttf = state["tslm"], state["tlcm"], state["cdm"], state["mttf"]
         asked = decision["maintain"] > k.half
         production, purchase = decision["production"], decision["purchase"]
-        rest, busy = ~asked, tlcm > ZERO
-        idle, overdue = ~busy, tslm - mttf
+        busy, overdue = tlcm > ZERO, tslm - mttf
         due = overdue >= ZERO
         # A.8.5 costs, on the start-of-day state and the decision as asked. Masks become
         # 0/1 floats before they scale an amount: bool x float costs NumPy a slow cast loop.
-        fresh = asked & idle  # asking to start a repair
-        duration = _float(rest & busy) * np.exp(tlcm) + _float(fresh & (tslm == ZERO))
-        failure = _float(rest & due) * np.maximum(overdue, ONE)
+        # On masks x > y is x & ~y, one operation instead of two.
+        fresh = asked > busy  # asking to start a repair
+        duration = _float(busy > asked) * np.exp(tlcm) + _float(fresh & (tslm == ZERO))
+        failure = _float(due > asked) * np.maximum(overdue, ONE)
         early = _float(fresh & (cdm == ZERO)) * tslm
         ramp = _float(asked) * production
         # A.8.4 repairs, in order: maintenance forced at MTTF, refused while cdm = 0,
@@ -145,13 +145,13 @@ class SchedMaintDynamics(Dynamics):
         maintain = (forced & (cdm > ZERO)) | busy
         working = _float(~(forced | maintain))
         produced = working * production
-        day = np.minimum(state["t"], k.last_day)
         supply = produced.dot(k.ones) + purchase
         if "series" in state:
+            day = np.minimum(state["t"], k.last_day)
             today = state["series"][np.arange(day.shape[0]), day]
             demand_now, price_now = today[:, 0], today[:, 1]
         else:
-            demand_now, price_now = self.demand[day], self.price[day]
+            demand_now, price_now = self._today(state["t"])
         gap = np.abs(demand_now - supply)
         demand_cost = k.rho_demand * (_float(gap > k.band) * gap)
         terms = {
@@ -189,7 +189,7 @@ class SchedMaintDynamics(Dynamics):
 
     def observe(self, state: State) -> np.ndarray:
         k = self.k
-        obs = np.concatenate(
+        return np.concatenate(
             [
                 self.windows(state["t"]) if self.errors is None else self._forecast_windows(state),
                 state["tlcm"] / k.tlcm_scale,
@@ -197,8 +197,8 @@ class SchedMaintDynamics(Dynamics):
                 state["cdm"],
             ],
             axis=1,
+            dtype=np.float32,  # each entry rounded once, as by a cast of the float64 result
         )
-        return obs.astype(np.float32)
 
     def _forecast_windows(self, state: State) -> np.ndarray:
         """``uncertainty="forecast"``: the scaled demand window then the price window."""
@@ -208,10 +208,19 @@ class SchedMaintDynamics(Dynamics):
         )
         return np.minimum(ahead.transpose(0, 2, 1).reshape(n, -1), ONE)
 
+    def _today(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Demand and price of day ``t`` ``[n]`` of the data (the last day's past its end).
+
+        ``take`` with ``mode="clip"`` is ``series[min(t, T - 1)]`` for days ``t >= 0`` in
+        one operation instead of two.
+        """
+        return self.demand.take(t, mode="clip"), self.price.take(t, mode="clip")
+
     def physical_state(self, state: State) -> State:
-        day = np.minimum(state["t"], self.k.last_day)
         if self.errors is None:
-            return {**state, "demand_today": self.demand[day], "price_today": self.price[day]}
+            demand_today, price_today = self._today(state["t"])
+            return {**state, "demand_today": demand_today, "price_today": price_today}
+        day = np.minimum(state["t"], self.k.last_day)
         public = {k: v for k, v in state.items() if k not in ("series", "log_error")}
         forecast = self.forecast(state)
         today = forecast[np.arange(day.shape[0]), day]
