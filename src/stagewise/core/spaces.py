@@ -274,7 +274,6 @@ class ActionCodec:
             _check_finite(arr, batch, problem, "action")
         return clipped, _capped(excess)
 
-
     def _inside_box(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """Fast path of the single env: a real ``[dim]`` action already within ``[-1, 1]``.
 
