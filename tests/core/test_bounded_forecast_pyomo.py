@@ -7,7 +7,7 @@ import pyomo.environ as pyo
 import pytest
 
 from stagewise.core.bounded import clip_with_excess, excess, l0_l2_penalty, truncate_at_capacity
-from stagewise.core.forecast import window, window_batched
+from stagewise.core.forecast import WindowTable, window, window_batched
 from stagewise.core.pyomo_tools import plan_from_arrays, resolve_solver, run, var_array
 
 
@@ -37,6 +37,19 @@ def test_window_padding_modes() -> None:
     assert window_batched(per_env, t, 2, "zero").tolist() == [[1, 2], [40, 0]]
     with pytest.raises(ValueError, match="pad"):
         window(series, t, 2, "mirror")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("pad", ["zero", "wrap", "edge"])
+def test_window_table_reads_the_windows_of_window(pad: str) -> None:
+    # Start periods past the end included: the table clips (or wraps) them to its rows.
+    series = np.arange(1.0, 9.0).reshape(4, 2)  # 4 periods of 2 values
+    t = np.array([0, 1, 3, 4, 5, 9, 12])
+    table = WindowTable(series, 3, pad)  # type: ignore[arg-type]
+    expected = window(series, t, 3, pad)  # type: ignore[arg-type]
+    assert table(t).tobytes() == expected.tobytes() and table(t).shape == expected.shape
+    assert table(t[2:3]).tolist() == expected[2:3].tolist()  # a batch of one
+    flat = WindowTable(series, 3, pad, transform=lambda w: w.reshape(len(w), -1))  # type: ignore[arg-type]
+    assert flat(t).tolist() == expected.reshape(len(t), -1).tolist()
 
 
 def test_run_reports_reward_units_and_extracts_a_plan() -> None:
