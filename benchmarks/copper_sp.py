@@ -1,11 +1,10 @@
 """The sp reference policy on the 16 cells: out-of-sample rho beside CCP, the tuned rule and
 the perfect-information floor (common random numbers), and its per-stage solve time.
 
-    PYTHONPATH=src python benchmarks/copper_sp.py --episodes 30 [--scenarios S --leaves 20]
+    PYTHONPATH=src python benchmarks/copper_sp.py --episodes 30 [--scenarios 20 --leaves 20]
         [--cells 20E100M-LH-0,...,H62] [--saa-replications 0]
 
-``--scenarios`` unset: the policy's default branch count (``sp.default_scenarios``). Per-stage
-time is reported twice: over every decision (a state seen before reuses its plan) and over
+Per-stage time is reported twice: over every decision (a state seen before reuses its plan) and over
 the stages actually solved.
 
 The tuned rule is the two-stage rule with the ``(f, alpha_1)`` of
@@ -85,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--scenarios", type=int, default=None)
+    parser.add_argument("--scenarios", type=int, default=20)
     parser.add_argument("--leaves", type=int, default=20)
     parser.add_argument("--cells", default=",".join(f"{s}-{m}-0" for s in SCALES for m in MIXES))
     parser.add_argument("--saa-replications", type=int, default=0)

@@ -47,8 +47,7 @@ MIXES = ("LM", "LH", "MH", "LMH")
 # "sp" is the stochastic-programming reference policy (sp.py), on the first sp_episodes draws.
 METHODS = ("ccp", "lp", "rule", "open-loop-rule", "sp", "drl", "drl-open", "bound")
 TUNING_EPISODES = 50
-# sp_scenarios None: the policy's default branch count (sp.default_scenarios)
-SP_SCENARIOS, SP_LEAVES, SP_EPISODES = None, 20, 200
+SP_SCENARIOS, SP_LEAVES, SP_EPISODES = 20, 20, 200
 PAPER_MEAN_RHO = {"drl": 0.812, "drl-open": 0.866}
 
 
@@ -59,7 +58,7 @@ def run_instance(
     seed: int,
     steps: int | None,
     open_loop: str,
-    sp_scenarios: int | None = SP_SCENARIOS,
+    sp_scenarios: int = SP_SCENARIOS,
     sp_leaves: int = SP_LEAVES,
     sp_episodes: int = SP_EPISODES,
 ) -> dict[str, Any]:
@@ -128,7 +127,7 @@ def run_instance(
     per_episode["bound"] = {"total": clairvoyant_costs(closed, episodes, seed).tolist()}
     base = float(np.mean(per_episode["ccp"]["total"]))
     rho = {n: float(np.mean(v["total"])) / base for n, v in per_episode.items()}
-    if sp_scenarios is None or sp_scenarios > 0:
+    if sp_scenarios > 0:
         per_episode["sp"] = _evaluate_sp(
             instance, min(sp_episodes, episodes), seed, sp_scenarios, sp_leaves
         )
@@ -152,7 +151,7 @@ def run_instance(
 
 
 def _evaluate_sp(
-    instance: str, episodes: int, seed: int, scenarios: int | None, leaves: int
+    instance: str, episodes: int, seed: int, scenarios: int, leaves: int
 ) -> dict[str, Any]:
     """Costs of the sp policy on episodes ``seed .. seed + episodes - 1`` (feed control)."""
     from stagewise.core.policy import evaluate
@@ -174,7 +173,7 @@ def _evaluate_sp(
             el: float(np.mean([e.costs[f"spec_{el}"] for e in result.episodes])) for el in elements
         },
         "stage_median_s": float(np.median(policy.stage_seconds)),
-        "scenarios": policy.scenarios,
+        "scenarios": scenarios,
         "leaves": leaves,
     }
 
@@ -224,7 +223,7 @@ def reproduce(
     open_loop: str = "agent",
     scales: str | None = None,
     mixes: str | None = None,
-    sp_scenarios: int | None = SP_SCENARIOS,
+    sp_scenarios: int = SP_SCENARIOS,
     sp_leaves: int = SP_LEAVES,
     sp_episodes: int = SP_EPISODES,
     **unknown: Any,
@@ -265,7 +264,7 @@ def reproduce(
                 "seed": int(seed),
                 "steps": None if steps is None else int(steps),
                 "open_loop": open_loop,
-                "sp_scenarios": None if sp_scenarios is None else int(sp_scenarios),
+                "sp_scenarios": int(sp_scenarios),
                 "sp_leaves": int(sp_leaves),
                 "sp_episodes": int(sp_episodes),
             },

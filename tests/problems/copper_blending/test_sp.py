@@ -169,17 +169,6 @@ def test_apply_economics_scales_within_table_2() -> None:
     assert (bigger.W, bigger.C_f, bigger.C_v) == (20.0, base.C_f, base.C_v)
 
 
-def test_default_branch_count_keeps_the_lp_size() -> None:
-    from stagewise.problems.copper_blending.sp import default_scenarios
-
-    assert default_scenarios(20) == 20  # 20E100M: S K N = 8,000 leaf rows
-    assert default_scenarios(5) == 80
-    assert default_scenarios(3) == 134  # H62
-    assert default_scenarios(40, leaves=20) == 20  # never below 20
-    policy = sp(toy_env(), leaves=4)
-    assert policy.scenarios == 2000  # one element, 4 leaves
-
-
 def test_a_state_seen_before_reuses_its_plan() -> None:
     env = toy_env()
     policy = sp(env, scenarios=8, leaves=4)

@@ -50,7 +50,6 @@ action is the feed itself, the lower level is bypassed).
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -63,11 +62,9 @@ from scipy import sparse
 from stagewise.problems.copper_blending.ccp import _quiet_highs
 
 INF = highspy.kHighsInf
-# the default branch count keeps the continue LP at about LEAF_ROWS leaf rows (S K N): 20
-# branches on 20 elements (20E100M), more on smaller instances, where 20 branches
-# undersample the first stage's spread (H62, N = 3: rho 1.020 at S = 20, 0.969 at 100)
-MIN_SCENARIOS = 20
-LEAF_ROWS = 8000
+# 20 branches suffice on the generated cells; small instances need more (H62, N = 3:
+# rho 1.020 at S = 20, 0.969 at S = 100, docs/problems/copper_blending.md)
+DEFAULT_SCENARIOS = 20
 DEFAULT_LEAVES = 20
 DEFAULT_SEED = 7_000_000
 DEFAULT_STOP_SAMPLES = 200
@@ -469,12 +466,6 @@ def quantile_draws(dynamics: Any, count: int) -> np.ndarray:
     return np.where(total > 1.0, xi / np.maximum(total, 1e-300), xi)
 
 
-def default_scenarios(n_elements: int, leaves: int = DEFAULT_LEAVES) -> int:
-    """Branches ``S = max(20, ceil(LEAF_ROWS / (K N)))``: an LP of the same size for every
-    instance (20E100M: 20; 5E24M: 80; H62: 134 at ``K = 20``)."""
-    return max(MIN_SCENARIOS, math.ceil(LEAF_ROWS / (leaves * n_elements)))
-
-
 def draw_scenarios(
     dynamics: Any,
     scenarios: int,
@@ -509,7 +500,7 @@ class StochasticProgrammingPolicy:
     def __init__(
         self,
         env: gym.Env,
-        scenarios: int | None = None,
+        scenarios: int = DEFAULT_SCENARIOS,
         leaves: int = DEFAULT_LEAVES,
         seed: int = DEFAULT_SEED,
         final_draws: str = "sample",
@@ -517,8 +508,6 @@ class StochasticProgrammingPolicy:
         validate: bool = True,
     ):
         unwrapped = env.unwrapped
-        if scenarios is None:
-            scenarios = default_scenarios(len(unwrapped.config.instance.elements), leaves)
         if unwrapped.config.control != "feed":
             raise ValueError(
                 "the sp policy chooses the feeds itself: build the environment with "
@@ -577,15 +566,14 @@ class StochasticProgrammingPolicy:
 
 def sp(
     env: gym.Env,
-    scenarios: int | None = None,
+    scenarios: int = DEFAULT_SCENARIOS,
     leaves: int = DEFAULT_LEAVES,
     seed: int = DEFAULT_SEED,
     final_draws: str = "sample",
     recourse: str = "pure",
     validate: bool = True,
 ) -> StochasticProgrammingPolicy:
-    """The ``sp`` reference policy (``scenarios`` branches, ``leaves`` final draws each;
-    ``scenarios=None``: :func:`default_scenarios`)."""
+    """The ``sp`` reference policy (``scenarios`` branches, ``leaves`` final draws each)."""
     return StochasticProgrammingPolicy(
         env, scenarios, leaves, seed, final_draws, recourse, validate
     )
@@ -593,7 +581,7 @@ def sp(
 
 def saa_value(
     env: gym.Env,
-    scenarios: int = MIN_SCENARIOS,
+    scenarios: int = DEFAULT_SCENARIOS,
     leaves: int = DEFAULT_LEAVES,
     replications: int = 10,
     seed: int = DEFAULT_SEED,
