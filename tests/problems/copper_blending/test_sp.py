@@ -162,4 +162,20 @@ def test_apply_economics_scales_within_table_2() -> None:
         cv = np.mean(c["std"][i] / c["mean"][i])
         assert cv == pytest.approx(CV_INTERVALS[level][1], rel=1e-6)  # capped at the top
     with pytest.raises(ValueError, match="unknown economics"):
-        apply_economics(base, W=20)
+        apply_economics(base, C_e=20)
+    # a larger batch: inventories keep their ratio to W, C_f and C_v stay absolute
+    bigger = apply_economics(base, W=20)
+    np.testing.assert_allclose(bigger.arrays()["inventory"], 2 * b["inventory"])
+    assert (bigger.W, bigger.C_f, bigger.C_v) == (20.0, base.C_f, base.C_v)
+
+
+def test_a_state_seen_before_reuses_its_plan() -> None:
+    env = toy_env()
+    policy = sp(env, scenarios=8, leaves=4)
+    for seed in (0, 1):
+        obs, info = env.reset(seed=seed)
+        policy.reset(env)
+        policy.act(obs, info)
+    assert len(policy.stage_seconds) == 2
+    assert len(policy.solve_seconds) == 1  # s_0 is solved once
+    assert policy.plans[0] is policy.plans[1]

@@ -204,13 +204,16 @@ def _floats(values: np.ndarray | list[float]) -> list[float]:
 # Named economics presets: changes applied to an instance by :func:`apply_economics`.
 # "default" leaves the instance as generated (the economic defaults above).
 ECONOMICS: dict[str, dict[str, float]] = {"default": {}}
-ECONOMICS_KEYS = ("C_f", "C_e_star", "C_v", "T", "spec_scale", "cv_scale", "inventory_scale")
+ECONOMICS_KEYS = ("C_f", "C_e_star", "C_v", "W", "T", "spec_scale", "cv_scale", "inventory_scale")
 
 
 def apply_economics(instance: CopperInstance, **changes: float) -> CopperInstance:
     """``instance`` with some of the economics the paper leaves open changed.
 
-    Keys: ``C_f``, ``C_e_star``, ``C_v``, ``T`` (replaced); ``spec_scale`` (every spec
+    Keys: ``C_f``, ``C_e_star``, ``C_v``, ``T`` (replaced); ``W`` (replaced, every
+    inventory scaled with it so the inventory-to-batch ratios stay; ``C_f`` and ``C_v``
+    stay per stage and per unit fraction, so a larger batch has a smaller penalty and
+    fixed cost per tonne); ``spec_scale`` (every spec
     half-width times this, about the centre; an impurity cap ``U`` times it);
     ``cv_scale`` (every scrap's ``sigma`` times this, each material's CV capped at the
     upper end of its Table 2 level interval); ``inventory_scale`` (scrap inventories
@@ -248,12 +251,14 @@ def apply_economics(instance: CopperInstance, **changes: float) -> CopperInstanc
             cap = CV_INTERVALS[level][1] / cv if cv > 0.0 else 1.0
             std[i] = std[i] * min(s, cap)
         data["std"] = [_floats(r) for r in std]
+    inventory = a["inventory"]
     if "inventory_scale" in changes:
         s = float(changes["inventory_scale"])
-        inventory = np.where(
-            np.asarray(instance.level) == "pure", a["inventory"], s * a["inventory"]
-        )
-        data["inventory"] = _floats(inventory)
+        inventory = np.where(np.asarray(instance.level) == "pure", inventory, s * inventory)
+    if "W" in changes:
+        data["W"] = float(changes["W"])
+        inventory = inventory * data["W"] / instance.W
+    data["inventory"] = _floats(inventory)
     return CopperInstance.model_validate(data)
 
 

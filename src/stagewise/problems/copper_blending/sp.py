@@ -25,7 +25,11 @@ and ``S K N M`` nonzeros instead of about ``(S + K) N M``)::
          w p_j + e_sj + f_kj + mu_pure[:, j]^T y_pure^s - u_skj <= U_j W,   ... + l_skj >= L_j W
          1^T x + 1^T y_scrap + 1^T y_pure^s = R,   x + y^s <= I
 
-(``C_e* (w + 1^T x)`` is the holding cost of the second stage.) The in-sample value of
+(``C_e* (w + 1^T x)`` is the holding cost of the second stage.) Each pair of deviation rows
+is one ranged row, ``L_j W <= w p_j + D^d[:, j]^T x - u_dj + l_dj <= U_j W``: both slacks
+cost, so at most one is positive and it is the Eq. 11 deviation; the dense draw block
+appears once instead of twice (half the nonzeros; 0.46 -> 0.20 s median for the stop LP
+on 20E100M). The in-sample value of
 each LP is optimistic, the more so the fewer draws, so by default (``validate=True``)
 the two feeds are compared out of sample: a second, independent draw set values each
 feed with the feed fixed, and the cheaper is played. With ``validate=False`` they are
@@ -58,10 +62,14 @@ from scipy import sparse
 from stagewise.problems.copper_blending.ccp import _quiet_highs
 
 INF = highspy.kHighsInf
+# 20 branches suffice on the generated cells; small instances need more (H62, N = 3:
+# rho 1.020 at S = 20, 0.969 at S = 100, docs/problems/copper_blending.md)
 DEFAULT_SCENARIOS = 20
 DEFAULT_LEAVES = 20
 DEFAULT_SEED = 7_000_000
 DEFAULT_STOP_SAMPLES = 200
+# states whose plans a policy keeps for reuse
+PLAN_CACHE = 1024
 
 
 @dataclass(frozen=True)
@@ -170,14 +178,12 @@ class StageSAA:
     # ------------------------------------------------------------------ build
     def _build_stop(self, draws: np.ndarray) -> highspy.Highs:
         inst, m, n, q = self.instance, self.n_materials, self.n_elements, draws.shape[0]
-        # columns: x (M), u (Q N), l (Q N); rows: upper (Q N), lower (Q N), weight
+        # columns: x (M), u (Q N), l (Q N); rows: deviation (Q N, ranged), weight
         mass = sparse.csr_matrix(draws.transpose(0, 2, 1).reshape(q * n, m))
         eye = sparse.identity(q * n, format="csr")
-        zero = sparse.csr_matrix((q * n, q * n))
         matrix = sparse.vstack(
             [
-                sparse.hstack([mass, -eye, zero]),
-                sparse.hstack([mass, zero, eye]),
+                sparse.hstack([mass, -eye, eye]),
                 sparse.hstack([np.ones((1, m)), sparse.csr_matrix((1, 2 * q * n))]),
             ]
         )
@@ -185,7 +191,7 @@ class StageSAA:
         cost = np.concatenate([self.price + inst.C_e, np.full(2 * q * n, unit)])
         lower = np.zeros(m + 2 * q * n)
         upper = np.concatenate([np.full(m, INF), np.full(2 * q * n, INF)])
-        rows = 2 * q * n + 1
+        rows = q * n + 1
         return _highs_from(cost, lower, upper, matrix, np.full(rows, -INF), np.full(rows, INF))
 
     def _build_continue(self, first: np.ndarray, final: np.ndarray) -> highspy.Highs:
@@ -206,9 +212,7 @@ class StageSAA:
         leaf_e = sparse.kron(leaf_e, sparse.identity(n))  # [S K N, S N]
         leaf_y = sparse.block_diag([sparse.csr_matrix(final_t.reshape(k * n, m))] * s)
         eye = sparse.identity(n_u)
-        zero = sparse.csr_matrix((n_u, n_u))
-        upper_rows = sparse.hstack([sparse.csr_matrix((n_u, m)), leaf_e, leaf_y, -eye, zero])
-        lower_rows = sparse.hstack([sparse.csr_matrix((n_u, m)), leaf_e, leaf_y, zero, eye])
+        leaf_rows = sparse.hstack([sparse.csr_matrix((n_u, m)), leaf_e, leaf_y, -eye, eye])
         # weight rows: 1^T x + 1^T y^s = R; inventory rows: x + y^s <= I
         weight_rows = sparse.hstack(
             [
@@ -226,7 +230,7 @@ class StageSAA:
                 sparse.csr_matrix((s * m, 2 * n_u)),
             ]
         )
-        matrix = sparse.vstack([e_rows, upper_rows, lower_rows, weight_rows, inventory_rows])
+        matrix = sparse.vstack([e_rows, leaf_rows, weight_rows, inventory_rows])
         cost = np.concatenate(
             [
                 self.price + inst.C_e + inst.C_e_star,
@@ -277,9 +281,8 @@ class StageSAA:
         leaf_p = sparse.kron(
             sparse.identity(s), sparse.kron(np.ones((k, 1)), sparse.csr_matrix(mean[pure].T))
         )
-        eye, zero = sparse.identity(n_u), zeros(n_u, n_u)
-        upper_rows = block([zeros(n_u, m), leaf_e, zeros(n_u, n_s), leaf_f, leaf_p, -eye, zero])
-        lower_rows = block([zeros(n_u, m), leaf_e, zeros(n_u, n_s), leaf_f, leaf_p, zero, eye])
+        eye = sparse.identity(n_u)
+        leaf_rows = block([zeros(n_u, m), leaf_e, zeros(n_u, n_s), leaf_f, leaf_p, -eye, eye])
         weight_rows = block(
             [
                 np.ones((s, m)),
@@ -302,9 +305,7 @@ class StageSAA:
                 zeros(n_yp, 2 * n_u),
             ]
         )
-        matrix = sparse.vstack(
-            [e_rows, f_rows, upper_rows, lower_rows, weight_rows, scrap_rows, pure_rows]
-        )
+        matrix = sparse.vstack([e_rows, f_rows, leaf_rows, weight_rows, scrap_rows, pure_rows])
         cost = np.concatenate(
             [
                 self.price + inst.C_e + inst.C_e_star,
@@ -329,21 +330,14 @@ class StageSAA:
         inst, n, s, k = self.instance, self.n_elements, self.S, self.K
         room = max(inst.W - w, 0.0)
         melt = w * np.asarray(p, dtype=np.float64) if w > 0.0 else np.zeros(n)
-        n_u = s * k * n
         up = np.tile(self.upper * inst.W - melt, s * k)
         lo = np.tile(self.lower * inst.W - melt, s * k)
         row_lower = np.concatenate(
-            [
-                np.full(n_u, -INF),
-                lo,
-                np.full(s, room),
-                np.full(self.scrap.size + s * self.pure.size, -INF),
-            ]
+            [lo, np.full(s, room), np.full(self.scrap.size + s * self.pure.size, -INF)]
         )
         row_upper = np.concatenate(
             [
                 up,
-                np.full(n_u, INF),
                 np.full(s, room),
                 inventory[self.scrap],
                 np.tile(inventory[self.pure], s),
@@ -370,9 +364,9 @@ class StageSAA:
         melt = w * np.asarray(p, dtype=np.float64) if w > 0.0 else np.zeros(n)
         up = np.tile(self.upper * inst.W - melt, q)
         lo = np.tile(self.lower * inst.W - melt, q)
-        rows = 2 * q * n + 1
-        row_lower = np.concatenate([np.full(q * n, -INF), lo, [room]])
-        row_upper = np.concatenate([up, np.full(q * n, INF), [room]])
+        rows = q * n + 1
+        row_lower = np.concatenate([lo, [room]])
+        row_upper = np.concatenate([up, [room]])
         h.changeRowsBounds(rows, np.arange(rows, dtype=np.int32), row_lower, row_upper)
         _set_feed_bounds(h, m, np.maximum(inventory, 0.0), fixed)
         _run(h)
@@ -406,9 +400,9 @@ class StageSAA:
         up = np.tile(self.upper * inst.W - melt, s * k)
         lo = np.tile(self.lower * inst.W - melt, s * k)
         start = n_e
-        rows = 2 * n_u + s + s * m
-        row_lower = np.concatenate([np.full(n_u, -INF), lo, np.full(s, room), np.full(s * m, -INF)])
-        row_upper = np.concatenate([up, np.full(n_u, INF), np.full(s, room), np.tile(inv, s)])
+        rows = n_u + s + s * m
+        row_lower = np.concatenate([lo, np.full(s, room), np.full(s * m, -INF)])
+        row_upper = np.concatenate([up, np.full(s, room), np.tile(inv, s)])
         index = np.arange(start, start + rows, dtype=np.int32)
         h.changeRowsBounds(rows, index, row_lower, row_upper)
         _set_feed_bounds(h, m, inv, fixed)
@@ -496,7 +490,11 @@ def draw_scenarios(
 class StochasticProgrammingPolicy:
     """Rolling two-stage SAA over feeds (module docstring); needs ``control='feed'``.
 
-    ``stage_seconds`` collects the wall time of every stage's solves.
+    A stage's plan is a function of the state ``(n, w, p, I)`` and the policy's fixed
+    draws, so a state seen before (every episode starts at ``s_0``) reuses its plan
+    instead of re-solving (at most ``PLAN_CACHE`` states are kept). ``stage_seconds``
+    collects the wall time of every stage's decision, ``solve_seconds`` that of the
+    stages actually solved.
     """
 
     def __init__(
@@ -536,7 +534,9 @@ class StochasticProgrammingPolicy:
             else None
         )
         self.stage_seconds: list[float] = []
+        self.solve_seconds: list[float] = []
         self.plans: list[StagePlan] = []
+        self._known: dict[tuple, StagePlan] = {}
         self._env: gym.Env | None = None
 
     def reset(self, env: gym.Env) -> None:
@@ -547,14 +547,19 @@ class StochasticProgrammingPolicy:
         unwrapped = self._env.unwrapped
         state = info["state"]
         stages_left = unwrapped.config.instance.T - int(state["stage"])
-        plan = self.saa.plan(
-            float(state["weight"]),
-            state["composition"],
-            state["inventory"],
-            stages_left,
-            self.validation,
-        )
-        self.stage_seconds.append(plan.seconds)
+        start = time.perf_counter()
+        w = float(state["weight"])
+        p = np.asarray(state["composition"], dtype=np.float64)
+        inventory = np.asarray(state["inventory"], dtype=np.float64)
+        key = (stages_left, w, p.tobytes(), inventory.tobytes())
+        plan = self._known.get(key)
+        if plan is None:
+            plan = self.saa.plan(w, p, inventory, stages_left, self.validation)
+            self.solve_seconds.append(plan.seconds)
+            if len(self._known) >= PLAN_CACHE:
+                self._known.clear()
+            self._known[key] = plan
+        self.stage_seconds.append(time.perf_counter() - start)
         self.plans.append(plan)
         return unwrapped.encode({"stop": float(plan.stop), "feed": plan.feed})
 
@@ -649,14 +654,12 @@ class OpenLoopSAA:
         d = self.draws[:, :stages]  # [Q, L, M, N]
         mass = sparse.csr_matrix(d.transpose(0, 3, 1, 2).reshape(q * n, stages * m))
         eye = sparse.identity(q * n, format="csr")
-        zero = sparse.csr_matrix((q * n, q * n))
         inventory_rows = sparse.hstack(
             [sparse.hstack([sparse.identity(m)] * stages), sparse.csr_matrix((m, 2 * q * n))]
         )
         matrix = sparse.vstack(
             [
-                sparse.hstack([mass, -eye, zero]),
-                sparse.hstack([mass, zero, eye]),
+                sparse.hstack([mass, -eye, eye]),
                 sparse.hstack([np.ones((1, stages * m)), sparse.csr_matrix((1, 2 * q * n))]),
                 inventory_rows,
             ]
@@ -669,12 +672,8 @@ class OpenLoopSAA:
             ]
         )
         cols = stages * m + 2 * q * n
-        row_lower = np.concatenate(
-            [np.full(q * n, -INF), np.tile(self.lower * inst.W, q), [inst.W], np.full(m, -INF)]
-        )
-        row_upper = np.concatenate(
-            [np.tile(self.upper * inst.W, q), np.full(q * n, INF), [inst.W], self.inventory]
-        )
+        row_lower = np.concatenate([np.tile(self.lower * inst.W, q), [inst.W], np.full(m, -INF)])
+        row_upper = np.concatenate([np.tile(self.upper * inst.W, q), [inst.W], self.inventory])
         h = _highs_from(cost, np.zeros(cols), np.full(cols, INF), matrix, row_lower, row_upper)
         _run(h)
         x = np.asarray(h.getSolution().col_value[: stages * m]).reshape(stages, m)
