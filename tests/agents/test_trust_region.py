@@ -1,5 +1,6 @@
 """Conjugate gradient, Fisher-vector products and the backtracking line search."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -45,8 +46,12 @@ def kl_hessian_product(actor, obs, v, damping):
 
 @pytest.mark.parametrize(
     "actor",
-    [GaussianActor(5, 3, (8, 6), -0.7), CategoricalActor(5, 4, (8,))],
-    ids=["gaussian", "categorical"],
+    [
+        GaussianActor(5, 3, (8, 6), -0.7),
+        GaussianActor(5, 3, (8,), -0.7, bounds=(np.array([-1, 0, 2]), np.array([1, 3, 2.5]))),
+        CategoricalActor(5, 4, (8,)),
+    ],
+    ids=["gaussian", "squashed-gaussian", "categorical"],
 )
 def test_fisher_product_is_the_kl_hessian_for_several_vectors(actor):
     torch.manual_seed(0)

@@ -10,7 +10,8 @@ al. 2015, Appendix C), which is the Fisher matrix
 ``F = E_s[J(s)^T M(s) J(s)]`` with ``J`` the Jacobian of the network output
 (Gaussian mean or categorical logits) with respect to the parameters and
 ``M`` the Fisher matrix of the distribution in that output: ``diag(1/sigma^2)``
-for the mean of a Gaussian, ``diag(p) - p p^T`` for logits, and ``2 I`` for a
+for the mean of a Gaussian (``diag(h^2/sigma^2)`` for the squashed mean's
+``tanh`` output, ``mu = c + h tanh``), ``diag(p) - p p^T`` for logits, and ``2 I`` for a
 state-independent ``log sigma`` (Martens 2020, Sec. 9.2). :class:`FisherProduct`
 multiplies by it with one forward-mode and one reverse-mode pass through the
 actor's network written on whole arrays, for several vectors at once, instead
@@ -119,7 +120,10 @@ class FisherProduct:
                     self.slopes.append(None)
             self.batch = obs.shape[0]
             if self.gaussian:
-                self.precision = torch.exp(-2.0 * actor.log_std.detach())  # 1 / sigma^2
+                # 1 / sigma^2, times h^2 for a mean c + h tanh(f) squashed into the Box
+                self.precision = torch.exp(-2.0 * actor.log_std.detach())
+                if actor.squashed:
+                    self.precision = self.precision * actor.half_range**2
             else:
                 self.probs = torch.softmax(h, -1)
 
