@@ -119,7 +119,8 @@ def lbfgs_dual(q, r, s, c, delta):
 
     bounds = [(0.0, None)] * len(c)
     options = {"ftol": 1e-15, "gtol": 1e-12, "maxiter": 1000}
-    return minimize(fun, np.zeros(len(c)), jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+    start = np.zeros(len(c))
+    return minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -1,8 +1,8 @@
 """The options that make large-magnitude problems learnable, each against its absence.
 
 Observation normalisation (saved with the policy and applied by ``load_policy``),
-the Gaussian mean squashed into the action Box, reward and cost scaling, the PID Lagrangian, cost-limit annealing and CPO's
-recovery that still improves the reward.
+the Gaussian mean squashed into the action Box, reward and cost scaling, the PID
+Lagrangian, cost-limit annealing and CPO's recovery that still improves the reward.
 """
 
 from __future__ import annotations

@@ -80,9 +80,10 @@ def smallest_feasible_multipliers(s: np.ndarray, c: np.ndarray) -> np.ndarray:
 def dual_multipliers(
     q: float, r: np.ndarray, s: np.ndarray, c: np.ndarray, delta: float
 ) -> tuple[np.ndarray, float]:
-    """``nu* = argmin_{nu >= 0} sqrt(2 delta Q(nu)) - nu^T c`` and ``lambda* = sqrt(Q(nu*) / 2 delta)``.
+    """``nu* = argmin_{nu >= 0} sqrt(2 delta Q(nu)) - nu^T c`` and ``lambda*``.
 
-    ``Q(nu) = q - 2 r^T nu + nu^T S nu``. On a support ``A`` stationarity gives
+    ``lambda* = sqrt(Q(nu*) / 2 delta)``, ``Q(nu) = q - 2 r^T nu + nu^T S nu``. On a
+    support ``A`` stationarity gives
     ``S_AA nu_A = r_A + lambda c_A`` and then ``Q = 2 delta lambda^2``, so
     ``lambda = sqrt((q - r_A^T S_AA^-1 r_A) / (2 delta - c_A^T S_AA^-1 c_A))``: for one
     constraint the paper's closed form (Appendix 10.2, its ``A`` and ``B``). The dual
