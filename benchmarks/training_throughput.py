@@ -12,8 +12,15 @@ Beside them, the raw rate of the native vector env at the same ``num_envs``
 with random actions (the ceiling a learner could reach). Targets (issue 14):
 >= 20,000 steps/s for the on-policy agents, >= 5,000 for DDPG-Lag on 2 free cores.
 
+With ``--baseline SRC`` every row is also timed with the package found under
+``SRC`` (another checkout's ``src``, e.g. the main branch), each run in its own
+process, alternating ``--repeats`` times; the best rate of each side and their
+ratio are printed, so a speed-up is measured against a baseline of the same run
+on a machine whose load changes.
+
     PYTHONPATH=src python benchmarks/training_throughput.py [--problems gtep unit-commitment]
         [--agents ppo-lag trpo-lag cpo ddpg-lag] [--epochs 2] [--hp num_envs=64 ...]
+        [--baseline /work/main/src --repeats 3]
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import argparse
 import functools
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -87,6 +96,42 @@ def parse_hp(items: list[str]) -> dict:
     return out
 
 
+def rate_in_process(src: str, slug: str, agent: str, epochs: int, hp: list[str]) -> dict:
+    """:func:`training_rate` run by a fresh interpreter importing stagewise from ``src``."""
+    command = [sys.executable, __file__, "--one", slug, agent, "--epochs", str(epochs)]
+    command += ["--hp", *hp] if hp else []
+    env = {**os.environ, "PYTHONPATH": src}
+    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def compare(args) -> None:
+    """Best-of-``repeats`` rates of this tree and of ``args.baseline``, alternating."""
+    here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+    print(f"load average: {load_average()}; this tree: {here}; baseline: {args.baseline}")
+    print("| problem | agent | steps | wall steps/s (base -> new) | ratio | cpu steps/s | ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for slug in args.problems:
+        for agent in args.agents:
+            best: dict[str, dict] = {}
+            for _ in range(args.repeats):
+                for side, src in (("base", args.baseline), ("new", here)):
+                    row = rate_in_process(src, slug, agent, args.epochs, args.hp)
+                    for key in ("wall_steps_per_s", "cpu_steps_per_s"):
+                        best.setdefault(side, {})[key] = max(
+                            best.get(side, {}).get(key, 0.0), row[key]
+                        )
+            base, new = best["base"], best["new"]
+            wall, cpu = "wall_steps_per_s", "cpu_steps_per_s"
+            print(
+                f"| {slug} | {agent} | {row['steps']} | {base[wall]:,.0f} -> {new[wall]:,.0f} | "
+                f"{new[wall] / base[wall]:.2f} | {base[cpu]:,.0f} -> {new[cpu]:,.0f} | "
+                f"{new[cpu] / base[cpu]:.2f} |",
+                flush=True,
+            )
+    print(f"load average: {load_average()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", nargs="+", default=["gtep", "unit-commitment"])
@@ -94,9 +139,18 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=2.0, help="raw vector env timing")
     parser.add_argument("--hp", nargs="*", default=[], help="KEY=VALUE overrides for every agent")
+    parser.add_argument("--baseline", help="src folder of the package to compare against")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs per side")
+    parser.add_argument("--one", nargs=2, metavar=("PROBLEM", "AGENT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(1)
     hp = parse_hp(args.hp)
+    if args.one:
+        print(json.dumps(training_rate(*args.one, args.epochs, hp)))
+        return
+    if args.baseline:
+        compare(args)
+        return
     print(f"load average: {load_average()}")
     print("| problem | agent | num_envs | steps | wall steps/s | cpu steps/s | raw env wall/cpu |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -107,3 +107,37 @@ def test_cpo_two_constraints_match_direct_optimization():
     )
     assert direct.success
     np.testing.assert_allclose(x, direct.x, atol=1e-5)
+
+
+def lbfgs_dual(q, r, s, c, delta):
+    """The reference: the dual ``min_{nu >= 0} sqrt(2 delta Q(nu)) - nu^T c`` by L-BFGS-B."""
+
+    def fun(nu):
+        quad = q - 2 * r @ nu + nu @ s @ nu
+        root = np.sqrt(2 * delta * quad)
+        return root - nu @ c, delta * (2 * s @ nu - 2 * r) / root - c
+
+    bounds = [(0.0, None)] * len(c)
+    options = {"ftol": 1e-15, "gtol": 1e-12, "maxiter": 1000}
+    start = np.zeros(len(c))
+    return minimize(fun, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dual_by_supports_matches_a_numerical_minimization(seed):
+    from stagewise.agents.cpo import dual_multipliers
+
+    rng = np.random.default_rng(seed)
+    n, k = 6, 3
+    root = rng.normal(size=(n, n))
+    h = root @ root.T + np.eye(n)
+    g, b = rng.normal(size=n), rng.normal(size=(k, n))
+    c = rng.normal(scale=0.1, size=k) - 0.05  # feasible: some constraints active, some not
+    hinv = np.linalg.inv(h)
+    q, r, s = g @ hinv @ g, b @ hinv @ g, b @ hinv @ b.T
+    nu, lam = dual_multipliers(q, r, s, c, DELTA)
+    reference = lbfgs_dual(q, r, s, c, DELTA)
+    assert nu.min() >= 0
+    assert reference.fun >= np.sqrt(2 * DELTA * (q - 2 * r @ nu + nu @ s @ nu)) - nu @ c - 1e-9
+    np.testing.assert_allclose(nu, reference.x, atol=1e-5)
+    assert lam == pytest.approx(np.sqrt((q - 2 * r @ nu + nu @ s @ nu) / (2 * DELTA)))

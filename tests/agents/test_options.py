@@ -1,8 +1,8 @@
 """The options that make large-magnitude problems learnable, each against its absence.
 
 Observation normalisation (saved with the policy and applied by ``load_policy``),
-reward and cost scaling, the PID Lagrangian, cost-limit annealing and CPO's
-recovery that still improves the reward.
+the Gaussian mean squashed into the action Box, reward and cost scaling, the PID
+Lagrangian, cost-limit annealing and CPO's recovery that still improves the reward.
 """
 
 from __future__ import annotations
@@ -79,6 +79,25 @@ def test_checkpoint_without_normalisation_has_no_statistics(tmp_path):
     spec = get_agent("ppo")
     spec.train(SpeedTask, spec.config(total_steps=100, **TINY), tmp_path)
     assert load_policy(tmp_path).model.obs_norm is None
+
+
+# ------------------------------------------------------------------ squashed mean
+@pytest.mark.parametrize("squash", [False, True])
+def test_squashed_mean_stays_in_the_box_where_the_plain_one_drifts_out(squash, tmp_path):
+    # unconstrained, the speed task pays most at full speed (a = +1, the upper bound):
+    # samples past the bound are clipped to it, the ones below push the mean up
+    spec = get_agent("ppo")
+    cfg = spec.config(total_steps=1000, actor_lr=0.03, squash_mean=squash, **TINY)
+    trained = spec.train(SpeedTask, cfg, tmp_path)
+    loaded = load_policy(tmp_path)
+    obs = torch.linspace(0.0, 1.0, 11).unsqueeze(-1)
+    with torch.no_grad():
+        mean = loaded.model.actor.mode(obs)
+        assert torch.equal(mean, trained.model.actor.mode(obs))
+    if squash:
+        assert float(mean.max()) <= 1.0 and float(mean.min()) > 0.5
+    else:
+        assert float(mean.min()) > 1.0
 
 
 # ------------------------------------------------------------ reward/cost scaling

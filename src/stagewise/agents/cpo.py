@@ -15,7 +15,9 @@ Through its dual (Sec. 6.1, Eq. 10-11) with ``q = g^T H^-1 g``,
 where ``nu* >= 0`` minimizes ``sqrt(2 delta Q(nu)) - nu^T c`` with
 ``Q(nu) = q - 2 r^T nu + nu^T S nu`` and ``lambda* = sqrt(Q(nu*) / (2 delta))``. For
 one constraint this is the paper's closed form; for several it is the same
-dual with ``nu`` in ``R^k`` (a k-dimensional bound-constrained problem). When
+dual with ``nu`` in ``R^k``, a k-dimensional bound-constrained problem solved
+exactly by trying each support of ``nu`` (:func:`dual_multipliers`; ``2^k - 1``
+small linear systems, for the few cost families a problem has). When
 no step inside the trust region satisfies the linearized constraints (the
 smallest-norm feasible point ``-H^-1 B^T mu``, ``mu = argmin_{mu>=0} 1/2 mu^T S mu - mu^T c``,
 lies outside it), CPO takes the recovery step along that point scaled to the
@@ -27,6 +29,7 @@ recovery, improves the reward surrogate.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +37,6 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
-from scipy.optimize import minimize
 
 from stagewise.agents import AgentSpec
 from stagewise.agents.common.actor_critic import ActorPolicy
@@ -51,17 +53,80 @@ class CPOConfig(TrustRegionConfig):
     """Share ``rho`` of the trust region a recovery step spends on the cost (1: the paper's)."""
 
 
-def _nonnegative_argmin(fun, k: int) -> np.ndarray:
-    """``argmin_{x >= 0} fun(x)`` for a smooth convex ``fun`` returning (value, gradient)."""
-    result = minimize(
-        fun,
-        np.zeros(k),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(0.0, None)] * k,
-        options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 1000},
-    )
-    return result.x
+def _supports(k: int) -> list[list[int]]:
+    """Every non-empty subset of the ``k`` constraints (the candidate supports)."""
+    return [list(a) for size in range(1, k + 1) for a in itertools.combinations(range(k), size)]
+
+
+def smallest_feasible_multipliers(s: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``mu = argmin_{mu >= 0} 1/2 mu^T S mu - mu^T c``, ``S`` ``[k, k]`` positive semidefinite.
+
+    The minimizer of this convex problem is, on its support ``A``, the solution of
+    ``S_AA mu_A = c_A``; among these stationary points with ``mu_A >= 0`` (one per
+    subset, ``2^k`` for ``k`` constraints: a handful) it is the one of least value.
+    """
+    best, best_value = np.zeros(len(c)), 0.0
+    for a in _supports(len(c)):
+        mu_a = _solve(s[np.ix_(a, a)], c[a])
+        if mu_a is None or np.any(mu_a < 0):
+            continue
+        value = -0.5 * float(mu_a @ c[a])  # 1/2 mu S mu - mu c at S_AA mu_A = c_A
+        if value < best_value:
+            best, best_value = np.zeros(len(c)), value
+            best[a] = mu_a
+    return best
+
+
+def dual_multipliers(
+    q: float, r: np.ndarray, s: np.ndarray, c: np.ndarray, delta: float
+) -> tuple[np.ndarray, float]:
+    """``nu* = argmin_{nu >= 0} sqrt(2 delta Q(nu)) - nu^T c`` and ``lambda*``.
+
+    ``lambda* = sqrt(Q(nu*) / 2 delta)``, ``Q(nu) = q - 2 r^T nu + nu^T S nu``. On a
+    support ``A`` stationarity gives
+    ``S_AA nu_A = r_A + lambda c_A`` and then ``Q = 2 delta lambda^2``, so
+    ``lambda = sqrt((q - r_A^T S_AA^-1 r_A) / (2 delta - c_A^T S_AA^-1 c_A))``: for one
+    constraint the paper's closed form (Appendix 10.2, its ``A`` and ``B``). The dual
+    is convex, so its minimum is the least value among these stationary points with
+    ``nu_A >= 0``, one per subset of the constraints.
+    """
+    k = len(c)
+
+    def objective(nu: np.ndarray) -> float:
+        return float(np.sqrt(2 * delta * _quad(q, r, s, nu)) - nu @ c)
+
+    best = np.zeros(k)
+    best_value = objective(best)
+    for a in _supports(k):
+        s_aa = s[np.ix_(a, a)]
+        sinv_r, sinv_c = _solve(s_aa, r[a]), _solve(s_aa, c[a])
+        if sinv_r is None or sinv_c is None:
+            continue
+        slack = 2 * delta - float(c[a] @ sinv_c)
+        if slack <= 0:
+            continue
+        lam = np.sqrt(max(q - float(r[a] @ sinv_r), 1e-16) / slack)
+        nu_a = sinv_r + lam * sinv_c
+        if np.any(nu_a < 0):
+            continue
+        nu = np.zeros(k)
+        nu[a] = nu_a
+        value = objective(nu)
+        if value < best_value:
+            best, best_value = nu, value
+    return best, float(np.sqrt(_quad(q, r, s, best) / (2 * delta)))
+
+
+def _quad(q: float, r: np.ndarray, s: np.ndarray, nu: np.ndarray) -> float:
+    """``Q(nu) = q - 2 r^T nu + nu^T S nu``, kept positive against round-off."""
+    return max(q - 2 * float(r @ nu) + float(nu @ s @ nu), 1e-16)
+
+
+def _solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
+    """``matrix^-1 rhs``, or ``None`` for a (numerically) singular ``matrix``."""
+    if np.linalg.cond(matrix) > 1e12:
+        return None
+    return np.linalg.solve(matrix, rhs)
 
 
 def cpo_step(
@@ -91,27 +156,14 @@ def cpo_step(
     r = b @ hinv_g
     s = b @ hinv_b.T
     s = 0.5 * (s + s.T)
-    k = len(c)
-
-    def feasibility(mu: np.ndarray) -> tuple[float, np.ndarray]:
-        return 0.5 * mu @ s @ mu - mu @ c, s @ mu - c
-
-    mu = _nonnegative_argmin(feasibility, k)
+    mu = smallest_feasible_multipliers(s, c)
     smallest = float(mu @ s @ mu)
     recovery = bool(np.any(c > 0) and 0.5 * smallest > delta)
     if recovery and recovery_radius >= 1.0:
         return -np.sqrt(2 * delta / smallest) * (mu @ hinv_b), True
     if recovery:
         c = c * recovery_radius * np.sqrt(2 * delta / smallest)
-
-    def dual(nu: np.ndarray) -> tuple[float, np.ndarray]:
-        quad = max(q - 2 * r @ nu + nu @ s @ nu, 1e-16)
-        root = np.sqrt(2 * delta * quad)
-        return root - nu @ c, delta * (2 * s @ nu - 2 * r) / root - c
-
-    nu = _nonnegative_argmin(dual, k)
-    quad = max(q - 2 * r @ nu + nu @ s @ nu, 1e-16)
-    lam = np.sqrt(quad / (2 * delta))
+    nu, lam = dual_multipliers(q, r, s, c, delta)
     return (hinv_g - nu @ hinv_b) / lam, recovery
 
 
@@ -134,9 +186,8 @@ class CPOUpdate(TrustRegionUpdate):
         cost_surrogates = (ratio.unsqueeze(-1) * cost_adv).mean(0)
         g = flat_grad(reward_surrogate, self.params)
         b = torch.stack([flat_grad(cs, self.params) for cs in cost_surrogates])
-        fvp = self.fisher(batch, old)
-        hinv_g = self.solve(fvp, g)
-        hinv_b = torch.stack([self.solve(fvp, bi) for bi in b])
+        hinv = self.solve(self.fisher(batch), torch.cat([g.unsqueeze(0), b]))
+        hinv_g, hinv_b = hinv[0], hinv[1:]
         x, recovery = cpo_step(
             hinv_g.double().numpy(),
             hinv_b.double().numpy(),

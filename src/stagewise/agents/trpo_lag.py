@@ -30,10 +30,10 @@ from stagewise.agents.common.onpolicy import (
     train_onpolicy,
 )
 from stagewise.agents.common.trust_region import (
+    FisherProduct,
     backtracking_line_search,
     conjugate_gradient,
     detached_distribution,
-    fisher_vector_product,
     flat_grad,
     flat_params,
     mean_kl,
@@ -85,26 +85,19 @@ class TrustRegionUpdate(PolicyUpdate):
         actor = self.model.actor
         return (actor.log_prob(actor.distribution(batch.obs), batch.act) - batch.logp).exp()
 
-    def solve(self, fvp, vector: torch.Tensor) -> torch.Tensor:
-        """``(F + damping I)^{-1} vector`` by conjugate gradient."""
-        return conjugate_gradient(fvp, vector, self.cfg.cg_iters)
+    def solve(self, fvp: FisherProduct, vectors: torch.Tensor) -> torch.Tensor:
+        """``(F + damping I)^{-1}`` times ``vectors`` (one ``[n]`` or rows ``[m, n]``) by CG."""
+        return conjugate_gradient(fvp, vectors, self.cfg.cg_iters)
 
-    def fisher(self, batch, old):
-        """``v -> (F + damping I) v`` at the current (old) policy.
+    def fisher(self, batch) -> FisherProduct:
+        """``V -> (F + damping I) V`` at the current (old) policy.
 
         With ``fisher_subsample = n`` the Fisher matrix is estimated on every n-th
         sample: the products dominate an update's cost and a quarter of a large
         batch estimates the curvature as well (the gradient still uses all samples).
         """
-        n = self.cfg.fisher_subsample
-        if n > 1:
-            obs = batch.obs[::n]
-            old = detached_distribution(self.model.actor, obs)
-        else:
-            obs = batch.obs
-        return fisher_vector_product(
-            lambda: mean_kl(self.model.actor, obs, old), self.params, self.cfg.cg_damping
-        )
+        obs = batch.obs[:: self.cfg.fisher_subsample]
+        return FisherProduct(self.model.actor, obs, self.cfg.cg_damping)
 
     def try_step(self, step: torch.Tensor, accept) -> float:
         """Line search along ``step`` from the current parameters; 0 if rejected (restored)."""
@@ -135,7 +128,7 @@ class TRPOLagUpdate(TrustRegionUpdate):
         old = detached_distribution(self.model.actor, batch.obs)
         surrogate = (self.ratio(batch) * adv).mean()
         g = flat_grad(surrogate, self.params)
-        fvp = self.fisher(batch, old)
+        fvp = self.fisher(batch)
         x = self.solve(fvp, g)
         step = torch.sqrt(2 * self.cfg.target_kl / (x @ fvp(x) + 1e-12)) * x
         before = float(surrogate.detach())

@@ -4,7 +4,8 @@ For a ``Box`` action space the actor is a diagonal Gaussian with a
 state-independent log standard deviation; its unbounded sample ``u`` is what the
 likelihood is computed on, and the environment receives ``clip(u, low, high)``,
 so no action leaves its space (stagewise charges out-of-range actions to the
-``action_range`` cost family). The deterministic action is ``clip(mean)``. For a
+``action_range`` cost family). The deterministic action is ``clip(mean)``; with
+``squash_mean`` the mean itself is bounded to the Box by a tanh. For a
 ``Discrete`` space the actor is categorical and the deterministic action is the
 arg-max.
 
@@ -44,15 +45,40 @@ def check_spaces(obs_space: gym.Space, act_space: gym.Space, *, discrete_ok: boo
 
 
 class GaussianActor(nn.Module):
-    """``pi(u|s) = N(mu_theta(s), diag(exp(2 log_std)))``."""
+    """``pi(u|s) = N(mu_theta(s), diag(exp(2 log_std)))``.
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int], init_log_std: float):
+    With ``bounds = (low, high)`` the mean is squashed into the action Box,
+    ``mu_theta(s) = c + h tanh(f_theta(s))`` with centre ``c = (low + high) / 2`` and
+    half-range ``h = (high - low) / 2``: the noise still reaches past the bounds
+    (the environment gets the clipped sample), but the mean cannot drift out of
+    the Box to where the clipped samples no longer change the action.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        hidden: Sequence[int],
+        init_log_std: float,
+        bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    ):
         super().__init__()
-        self.mean = mlp(obs_dim, act_dim, hidden, nn.Tanh)
+        self.squashed = bounds is not None
+        self.mean = mlp(obs_dim, act_dim, hidden, nn.Tanh, nn.Tanh if self.squashed else None)
         self.log_std = nn.Parameter(torch.full((act_dim,), float(init_log_std)))
+        if bounds is not None:
+            low, high = (torch.as_tensor(b, dtype=torch.float32).flatten() for b in bounds)
+            self.register_buffer("centre", (low + high) / 2)
+            self.register_buffer("half_range", (high - low) / 2)
+
+    def mean_action(self, obs: torch.Tensor) -> torch.Tensor:
+        """``mu_theta(s)``."""
+        if self.squashed:
+            return self.centre + self.half_range * self.mean(obs)
+        return self.mean(obs)
 
     def distribution(self, obs: torch.Tensor) -> Distribution:
-        return Normal(self.mean(obs), self.log_std.exp(), validate_args=False)
+        return Normal(self.mean_action(obs), self.log_std.exp(), validate_args=False)
 
     def log_prob(self, dist: Distribution, act: torch.Tensor) -> torch.Tensor:
         return dist.log_prob(act).sum(-1)
@@ -61,7 +87,7 @@ class GaussianActor(nn.Module):
         return dist.entropy().sum(-1)
 
     def mode(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.mean(obs)
+        return self.mean_action(obs)
 
 
 class CategoricalActor(nn.Module):
@@ -95,6 +121,7 @@ class ActorCritic(nn.Module):
         hidden: Sequence[int] = (64, 64),
         init_log_std: float = -0.5,
         normalize_obs: bool = False,
+        squash_mean: bool = False,
     ):
         super().__init__()
         check_spaces(obs_space, act_space, discrete_ok=True)
@@ -107,7 +134,8 @@ class ActorCritic(nn.Module):
             self.act_shape: tuple[int, ...] = ()
         else:
             act_dim = int(np.prod(act_space.shape))
-            self.actor = GaussianActor(obs_dim, act_dim, hidden, init_log_std)
+            bounds = (act_space.low, act_space.high) if squash_mean else None
+            self.actor = GaussianActor(obs_dim, act_dim, hidden, init_log_std, bounds)
             self.act_shape = (act_dim,)
         self.reward_critic = mlp(obs_dim, 1, hidden, nn.Tanh)
         self.cost_critic = mlp(obs_dim, n_costs, hidden, nn.Tanh)

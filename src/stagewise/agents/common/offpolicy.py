@@ -207,11 +207,12 @@ class OffPolicyLearner:
         self.actor_target = copy.deepcopy(self.actor)
         self.critic_target = copy.deepcopy(self.critic)
         self.cost_critic_target = copy.deepcopy(self.cost_critic)
-        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.actor_lr)
+        # foreach: one fused call per step for all parameters (the networks are small)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.actor_lr, foreach=True)
         critic_params = list(self.critic.parameters())
         if self.cost_critic is not None:
             critic_params += list(self.cost_critic.parameters())
-        self.critic_opt = torch.optim.Adam(critic_params, lr=cfg.critic_lr)
+        self.critic_opt = torch.optim.Adam(critic_params, lr=cfg.critic_lr, foreach=True)
 
     def update(self, batch: ReplayBatch) -> dict[str, float]:
         """One gradient step on the critics, the actor, then the targets."""
@@ -245,7 +246,8 @@ class OffPolicyLearner:
                 1.0 + lam.sum()
             )
         self.actor_opt.zero_grad()
-        actor_loss.backward()
+        # only the actor's gradients: the critics' would be computed and thrown away
+        actor_loss.backward(inputs=list(self.actor.parameters()))
         self.actor_opt.step()
         logs["loss_pi"] = float(actor_loss.detach())
 

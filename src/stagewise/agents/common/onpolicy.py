@@ -15,7 +15,7 @@ Options that make large-magnitude problems learnable (each off by default):
 rewards and costs; logs and limits stay in the problem's units) and
 ``cost_limit_start`` (the limit handed to the algorithm anneals linearly from
 this loose value to ``cost_limit`` over the first ``cost_limit_anneal`` of
-training).
+training) and ``squash_mean`` (a Gaussian mean bounded to the action Box).
 
 ``J_C`` (the estimated episode cost handed to the algorithm) is the mean
 undiscounted cost of the episodes completed in the epoch; it keeps its last
@@ -123,6 +123,8 @@ class OnPolicyConfig:
     """Loose episode-cost limit to start from, annealed linearly to the final limit(s)."""
     cost_limit_anneal: float = 0.5
     """Fraction of training over which the limit anneals from ``cost_limit_start``."""
+    squash_mean: bool = False
+    """Bound the Gaussian mean to the action Box by a tanh (saved with the policy)."""
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the first invalid hyper-parameter."""
@@ -256,6 +258,7 @@ def train_onpolicy(
         cfg.hidden,
         cfg.init_log_std,
         cfg.normalize_obs,
+        cfg.squash_mean,
     )
     algo = make_update(model, cfg, costs)
     critic_params = itertools.chain(
@@ -373,6 +376,7 @@ def save_policy(run_dir: str | Path, model: ActorCritic, envs, k: int, cfg: OnPo
         "hidden": tuple(cfg.hidden),
         "init_log_std": cfg.init_log_std,
         "normalize_obs": model.obs_norm is not None,
+        "squash_mean": cfg.squash_mean,
         "state_dict": model.state_dict(),
         "config": asdict(cfg),
     }
@@ -388,7 +392,9 @@ def load_policy(run_dir: str | Path) -> ActorPolicy:
         payload["n_costs"],
         payload["hidden"],
         payload["init_log_std"],
-        payload.get("normalize_obs", False),  # policies saved before normalisation existed
+        # policies saved before these options existed have neither
+        payload.get("normalize_obs", False),
+        payload.get("squash_mean", False),
     )
     model.load_state_dict(payload["state_dict"])
     return ActorPolicy(model)
