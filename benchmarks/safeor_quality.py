@@ -68,9 +68,8 @@ def quality_grid(args: argparse.Namespace) -> Grid:
     if unknown:
         raise SystemExit(f"{args.grid} has no agent {unknown}; it has {sorted(known)}")
     hp = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.hp)}
-    if args.max_steps is not None and entry.steps is not None:
-        if args.max_steps > entry.steps:
-            raise SystemExit(f"--max-steps {args.max_steps} exceeds the budget {entry.steps}")
+    if args.max_steps is not None and entry.steps is not None and args.max_steps > entry.steps:
+        raise SystemExit(f"--max-steps {args.max_steps} exceeds the budget {entry.steps}")
     overrides = {"hp": hp, "max_steps": args.max_steps}
     tag = args.tag or hashlib.sha1(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:8]
     problem = entry.model_copy(
