@@ -98,6 +98,7 @@ class WindowModel:
     ):
         import highspy
         import pyomo.environ as pyo
+        from pyomo.common.tee import capture_output
         from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
         self.model = model
@@ -132,8 +133,9 @@ class WindowModel:
         self.objective = np.nan
         self.dual_bound = np.nan
 
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        with capture_output(capture_fd=True):  # HiGHS greets on stdout when made
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
         for key, value in (options or {}).items():
             h.setOptionValue(key, value)
         if mip_gap is not None:
