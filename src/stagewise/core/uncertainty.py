@@ -210,12 +210,31 @@ class ClairvoyantPolicy:
         return self._replay.act(obs, info)
 
 
-def forecast_mpc(plan: PlanFunction, env: gym.Env, window: int | None = None) -> MPCPolicy:
+WindowPlanner = Callable[[dict[str, Any], Mapping[str, np.ndarray]], Solution]
+"""A persistent planner: ``(state, series) -> Solution`` on a model built once."""
+WindowPlannerFactory = Callable[[Any, int | None], WindowPlanner]
+"""``(config, window) -> WindowPlanner``: a problem's model compiled once for a window."""
+
+
+def forecast_mpc(
+    plan: PlanFunction,
+    env: gym.Env,
+    window: int | None = None,
+    persistent: WindowPlannerFactory | None = None,
+) -> MPCPolicy:
     """Rolling horizon on the forecast mean: each step, the model from ``info["state"]`` over
-    ``window`` periods (``None``: to the end) on the state's ``<name>_forecast`` series."""
+    ``window`` periods (``None``: to the end) on the state's ``<name>_forecast`` series.
+
+    With ``persistent`` (the problem's :class:`~stagewise.core.mpc.WindowModel` planner) the
+    model is compiled once, when the policy is made, and only updated each step; without,
+    ``plan`` builds and solves it cold every step.
+    """
     if window is not None and window < 1:
         raise ValueError(f"window must be >= 1, got {window}")
     config = env.unwrapped.config
+    if persistent is not None:
+        window_plan = persistent(config, window)
+        return MPCPolicy(lambda state: window_plan(state, forecast_series(state)))
 
     def planner(state: dict[str, Any]) -> Solution:
         return plan(config, state, forecast_series(state), window)
@@ -224,13 +243,18 @@ def forecast_mpc(plan: PlanFunction, env: gym.Env, window: int | None = None) ->
 
 
 def forecast_policies(
-    plan: PlanFunction,
+    plan: PlanFunction, persistent: WindowPlannerFactory | None = None
 ) -> tuple[Callable[..., MPCPolicy], Callable[..., ClairvoyantPolicy]]:
-    """The ``mpc`` and ``clairvoyant`` policy factories of a problem, for its ``ProblemSpec``."""
+    """The ``mpc`` and ``clairvoyant`` policy factories of a problem, for its ``ProblemSpec``.
 
-    def mpc_policy(env: gym.Env, window: int | None = None) -> MPCPolicy:
-        """Rolling-horizon control on the forecast mean (``window``; ``None``: to the end)."""
-        return forecast_mpc(plan, env, window)
+    ``persistent``: the problem's window model compiled once (:func:`forecast_mpc`); the
+    ``mpc`` factory then takes ``warm_start`` (``False``: rebuild and solve cold each step).
+    """
+
+    def mpc_policy(env: gym.Env, window: int | None = None, warm_start: bool = True) -> MPCPolicy:
+        """Rolling-horizon control on the forecast mean (``window``; ``None``: to the end);
+        ``warm_start``: the model updated, not rebuilt, each step (where the problem has one)."""
+        return forecast_mpc(plan, env, window, persistent if warm_start else None)
 
     def clairvoyant_policy(env: gym.Env) -> ClairvoyantPolicy:
         """The perfect-information bound: the episode's realised scenario known in advance."""

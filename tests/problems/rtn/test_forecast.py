@@ -49,3 +49,11 @@ def test_clairvoyant_bounds_mpc_on_common_random_numbers():
     mpc = run_episode(mpc_policy(env), env, seed=3)
     assert clairvoyant.cost == pytest.approx(0.0, abs=1e-6)
     assert mpc.reward <= clairvoyant.reward + 1e-6
+
+
+def test_the_persistent_window_model_plays_the_rebuilt_models_episode():
+    env = RTNEnv(uncertainty="forecast", error_sigma=0.1)
+    cold = run_episode(mpc_policy(env, window=5, warm_start=False), env, seed=2)
+    warm = run_episode(mpc_policy(env, window=5), env, seed=2)
+    assert warm.reward == pytest.approx(cold.reward, rel=1e-9)
+    assert warm.cost == pytest.approx(cold.cost, abs=1e-9)

@@ -46,3 +46,19 @@ def test_clairvoyant_bounds_a_short_window_mpc():
     clairvoyant = run_episode(clairvoyant_policy(env), env, seed=4)
     mpc = run_episode(mpc_policy(env, window=4), env, seed=4)
     assert mpc.reward - mpc.cost <= clairvoyant.reward + 1e-6
+
+
+def test_the_window_model_solves_the_miqp_by_outer_approximation():
+    from stagewise.core.uncertainty import forecast_series
+    from stagewise.problems.unit_commitment.model import WindowPlanner
+
+    env = UnitCommitmentEnv(uncertainty="forecast")
+    _, info = env.reset(seed=3)
+    for _ in range(5):
+        _, _, _, _, info = env.step(env.action_space.sample())
+    state, series = info["state"], forecast_series(info["state"])
+    planner = WindowPlanner(env.config, window=6)
+    exact = solve(env.config, state=state, demand=series["load"], horizon=6)
+    assert planner(state, series).objective == pytest.approx(exact.objective, rel=2e-6)
+    first = exact.plan[0]
+    assert np.array_equal(planner(state, series).plan[0]["u"], first["u"])

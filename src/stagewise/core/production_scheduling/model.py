@@ -33,6 +33,7 @@ import pyomo.environ as pyo
 from stagewise.core import mpc as core_mpc
 from stagewise.core.config import load_config
 from stagewise.core.env import State
+from stagewise.core.mpc import WindowModel
 from stagewise.core.production_scheduling.network import Network
 from stagewise.core.pyomo_tools import plan_from_arrays, run
 from stagewise.core.solve import PlanPolicy, Solution
@@ -242,7 +243,152 @@ def plan(
     return solve_network(config.network(), state, window, series["demand"])
 
 
-forecast_mpc_policy, clairvoyant_policy = forecast_policies(plan)
+class WindowPlanner:
+    """The MILP of :func:`build_model` over ``window`` periods compiled once into HiGHS
+    (:class:`~stagewise.core.mpc.WindowModel`), for the ``mpc`` policy: the state's stock
+    ``X``, free equipment ``E``, pending deliveries and returning equipment, and the
+    forecast demand ``d_pk`` are parameters fixed each step (model period ``k`` is the
+    state's ``t + k``); the utility costs ``c_jt`` are set per step. The constant
+    ``f price_p d_pt`` of the objective is added back outside the solver."""
+
+    def __init__(self, config: Any, window: int | None = None):
+        nw = self.network = config.network()
+        length = nw.horizon if window is None else min(nw.horizon, int(window))
+        self.window = length
+        delay = nw.max_delay - 1
+        m = pyo.ConcreteModel(name="production_scheduling_window")
+        m.J = pyo.Set(initialize=[int(j) for j in np.flatnonzero(nw.active)], ordered=True)
+        m.M = pyo.RangeSet(0, len(nw.materials) - 1)
+        m.Q = pyo.RangeSet(0, len(nw.equipment) - 1) if len(nw.equipment) else pyo.Set()
+        m.P = pyo.RangeSet(0, len(nw.products) - 1)
+        m.R = pyo.Set(initialize=[int(i) for i in np.flatnonzero(nw.reactant)], ordered=True)
+        m.D = pyo.RangeSet(0, delay - 1) if delay else pyo.Set()
+        m.K = pyo.RangeSet(0, length - 1)
+        m.x0, m.e0 = pyo.Var(m.M), pyo.Var(m.Q)
+        m.pending, m.returning = pyo.Var(m.D, m.M), pyo.Var(m.D, m.Q)
+        m.demand = pyo.Var(m.P, m.K)
+        m.b = pyo.Var(m.J, m.K, bounds=lambda _, j, k: (0.0, nw.v_max[j]))
+        m.y = pyo.Var(m.J, m.K, within=pyo.Binary)
+        m.s = pyo.Var(m.P, m.K, within=pyo.NonNegativeReals)
+        m.q = pyo.Var(m.R, m.K, within=pyo.NonNegativeReals)
+        m.X = pyo.Var(m.M, m.K, bounds=lambda _, i, k: (None, nw.x_max[i]))
+        m.E = pyo.Var(m.Q, m.K, within=pyo.NonNegativeReals)
+        rule = pyo.Constraint
+        m.batch_low = rule(m.J, m.K, rule=lambda _, j, k: nw.v_min[j] * m.y[j, k] <= m.b[j, k])
+        m.batch_high = rule(m.J, m.K, rule=lambda _, j, k: m.b[j, k] <= nw.v_max[j] * m.y[j, k])
+        m.demand_cap = rule(m.P, m.K, rule=lambda _, p, k: m.s[p, k] <= m.demand[p, k])
+
+        def x_prev(i: int, k: int) -> Any:
+            return m.X[i, k - 1] if k > 0 else m.x0[i]
+
+        def e_prev(q: int, k: int) -> Any:
+            return m.E[q, k - 1] if k > 0 else m.e0[q]
+
+        def after_start(i: int, k: int) -> Any:
+            return x_prev(i, k) - sum(nw.consume[j, i] * m.b[j, k] for j in m.J if nw.consume[j, i])
+
+        def arrivals(i: int, k: int) -> Any:
+            made = sum(
+                nw.deliver[j, d, i] * m.b[j, k - d]
+                for j in m.J
+                for d in range(nw.max_delay)
+                if nw.deliver[j, d, i] and k - d >= 0
+            )
+            return made + (m.pending[k, i] if k < delay else 0.0)
+
+        product_of = {int(i): p for p, i in enumerate(nw.products)}
+        guarded = [i for i in m.M if not nw.reactant[i] and nw.consume[:, i].any()]
+        m.start = rule(guarded, m.K, rule=lambda _, i, k: after_start(i, k) >= nw.x_min[i])
+        m.orders = rule(m.R, m.K, rule=lambda _, r, k: m.q[r, k] >= nw.x_min[r] - after_start(r, k))
+        m.sales = rule(
+            m.P,
+            m.K,
+            rule=lambda _, p, k: (
+                m.s[p, k] <= after_start(nw.products[p], k) - nw.x_min[nw.products[p]]
+            ),
+        )
+
+        def stock(_: Any, i: int, k: int) -> Any:
+            bought = m.q[i, k] if nw.reactant[i] else 0.0
+            sold = m.s[product_of[i], k] if i in product_of else 0.0
+            return m.X[i, k] == after_start(i, k) + bought - sold + arrivals(i, k)
+
+        m.stock = rule(m.M, m.K, rule=stock)
+
+        def taken(q: int, k: int) -> Any:
+            return sum(m.y[j, k] for j in m.J if nw.uses[j, q])
+
+        def returns(q: int, k: int) -> Any:
+            back = sum(
+                nw.release[j, d, q] * m.y[j, k - d]
+                for j in m.J
+                for d in range(nw.max_delay)
+                if nw.release[j, d, q] and k - d >= 0
+            )
+            return back + (m.returning[k, q] if k < delay else 0.0)
+
+        m.equipment_free = rule(m.Q, m.K, rule=lambda _, q, k: e_prev(q, k) - taken(q, k) >= 0)
+        m.equipment = rule(
+            m.Q,
+            m.K,
+            rule=lambda _, q, k: m.E[q, k] == e_prev(q, k) - taken(q, k) + returns(q, k),
+        )
+        factor = nw.unmet_factor
+        m.cost = pyo.Objective(
+            expr=-sum(nw.price[p] * (1 + factor) * m.s[p, k] for p in m.P for k in m.K)
+            + sum(m.b[j, k] for j in m.J for k in m.K)
+            + sum(nw.order_price[r] * m.q[r, k] for r in m.R for k in m.K),
+            sense=pyo.minimize,
+        )
+        params = [m.x0, m.e0, m.pending, m.returning, m.demand]
+        wm = self.model = WindowModel(m, m.K, params, mip_gap=DEFAULT_GAP)
+        self._x0, self._e0 = wm.cols(m.x0, m.M), wm.cols(m.e0, m.Q)
+        self._pending, self._returning = (
+            wm.cols(m.pending, m.D, m.M),
+            wm.cols(m.returning, m.D, m.Q),
+        )
+        self._demand = wm.cols(m.demand, m.P, m.K).T  # [K, P]
+        self._pairs = list(m.J)
+        self._b, self._y = wm.cols(m.b, m.J, m.K), wm.cols(m.y, m.J, m.K)  # [J active, K]
+
+    def __call__(self, state: State, series: Mapping[str, np.ndarray]) -> Solution:
+        nw, wm = self.network, self.model
+        t0 = int(state["t"])
+        planned = min(self.window, nw.horizon - t0)
+        if planned < 1:
+            raise ValueError(f"no period to plan: state at t = {t0}, horizon {nw.horizon}")
+        demand = np.asarray(series["demand"], dtype=np.float64)
+        if demand.shape != nw.demand.shape or not np.all(np.isfinite(demand)) or demand.min() < 0:
+            raise ValueError(f"demand must be finite, >= 0 and shaped {nw.demand.shape}")
+        window_demand = np.zeros(self._demand.shape)
+        window_demand[:planned] = demand[t0 : t0 + planned]
+        wm.set_params(self._x0, np.asarray(state["X"], dtype=np.float64))
+        wm.set_params(self._e0, np.asarray(state["E"], dtype=np.float64))
+        wm.set_params(self._pending, np.asarray(state["pending"], dtype=np.float64))
+        wm.set_params(self._returning, np.asarray(state["returning"], dtype=np.float64))
+        wm.set_params(self._demand, window_demand)
+        utility = np.zeros(self._b.shape)
+        utility[:, :planned] = nw.utility_cost[t0 : t0 + planned][:, self._pairs].T
+        wm.set_costs(self._b, utility)
+        wm.set_periods(planned)
+        status, x, cost = wm.solve()
+        if status not in ("optimal", "time_limit"):
+            raise RuntimeError(f"HiGHS found no batches: {status}")
+        constant = nw.unmet_factor * float((nw.price * window_demand[:planned]).sum())
+        batch = np.zeros(len(nw.pairs))
+        for pos, j in enumerate(self._pairs):
+            on = x[self._y[pos, 0]] > 0.5
+            batch[j] = max(x[self._b[pos, 0]], nw.v_min[j]) if on else 0.0
+        return Solution(
+            objective=-(cost - constant),
+            status=status,
+            solve_time=wm.solve_time,
+            plan=plan_from_arrays(1, batch=batch[None]),
+            details={"solver": "highspy", "start": t0},
+        )
+
+
+forecast_mpc_policy, clairvoyant_policy = forecast_policies(plan, WindowPlanner)
 
 
 def optimal_policy(env: Any) -> PlanPolicy | ClairvoyantPolicy:
@@ -255,14 +401,15 @@ def optimal_policy(env: Any) -> PlanPolicy | ClairvoyantPolicy:
 
 
 def mpc_policy(
-    env: Any, horizon: int = 10, window: int | None = None
+    env: Any, horizon: int = 10, window: int | None = None, warm_start: bool = True
 ) -> NetworkMPC | core_mpc.MPCPolicy:
     """Re-plan ``window`` (or ``horizon``, default 10) periods from the current state every
     period: on the network's demand, or with ``uncertainty="forecast"`` on the forecast
-    mean (:mod:`stagewise.core.mpc`)."""
+    mean (:mod:`stagewise.core.mpc`; ``warm_start``: the model compiled once and updated,
+    :class:`WindowPlanner`)."""
     periods = window if window is not None else horizon
     if env.unwrapped.config.stochastic:
-        return forecast_mpc_policy(env, periods)
+        return forecast_mpc_policy(env, periods, warm_start)
     return NetworkMPC(periods)
 
 
