@@ -26,12 +26,17 @@ A problem supplies its rows as a :class:`StepConstraints` in
 
 from __future__ import annotations
 
+import importlib
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
+import highspy
 import numpy as np
+import scipy.sparse as sp
 
-from stagewise.core.env import State
+from stagewise.core.env import ConstrainedEnv, State
 from stagewise.core.spaces import Decision
 
 PROJECTION = "projection"
@@ -147,3 +152,323 @@ class StepConstraints(ABC):
     @property
     def n_rows(self) -> int:
         return sum(r.size for r in self.rows)
+
+
+@dataclass
+class Projection:
+    """The result of one :meth:`SafetyLayer.project` call on ``n`` states.
+
+    Attributes:
+        decision: the projected decision ``{name: [n, *shape]}``.
+        distance: ``[n]`` weighted L1 distance to the proposal (normalized action units).
+        violation: ``[n]`` total row violation left, in the rows' own units (0 where the
+            state admits a feasible decision; NaN where the solver gave no solution and the
+            proposal was kept).
+        seconds: wall time of the call (all ``n`` states together).
+        status: ``"optimal"``, or the solver's status where it did not prove optimality.
+    """
+
+    decision: Decision
+    distance: np.ndarray
+    violation: np.ndarray
+    seconds: float
+    status: str
+
+
+PENALTY = 1e4
+"""Elastic penalty ``rho`` per unit of scaled row violation. Rows are scaled so that a
+coefficient times its column's unit is at most 1: a unit of violation then costs more
+than moving any one decision across its whole range (2 normalized units) many times."""
+SOLVER_OPTIONS: dict[str, Any] = {
+    "output_flag": False,
+    "primal_feasibility_tolerance": 1e-9,
+    "mip_feasibility_tolerance": 1e-9,
+    "mip_rel_gap": 1e-6,
+    "time_limit": 1.0,  # a safety net: the step's LP takes well under a millisecond
+    "threads": 1,
+}
+BatchMode = Literal["block", "loop"]
+
+
+class SafetyLayer:
+    """Projects proposed decisions onto a problem's step constraints with HiGHS.
+
+    One ``highspy.Highs`` model is built per batch size (block-diagonal over the copies
+    when ``batch="block"``), once; each call only changes row and column bounds, so an
+    LP restarts from the previous basis. ``batch="loop"`` solves the copies one after
+    another on the single-copy model (the default where the step has integer columns:
+    one branch-and-bound over a block-diagonal MILP searches all copies' integers at
+    once, which ``benchmarks/safety_layer.py`` measures slower).
+
+    Args:
+        constraints: the problem's step constraints.
+        batch: ``"block"`` or ``"loop"``; ``None`` picks ``"loop"`` for a MILP, else
+            ``"block"``.
+        penalty: elastic penalty ``rho`` per unit of scaled row violation.
+    """
+
+    def __init__(
+        self,
+        constraints: StepConstraints,
+        batch: BatchMode | None = None,
+        penalty: float = PENALTY,
+    ):
+        self.constraints = constraints
+        self.blocks = constraints.columns
+        self.is_mip = any(b.integer for b in self.blocks)
+        self.batch: BatchMode = batch or ("loop" if self.is_mip else "block")
+        if self.batch not in ("block", "loop"):
+            raise ValueError(f"batch must be 'block' or 'loop', got {self.batch!r}")
+        if not np.isfinite(penalty) or penalty <= 0:
+            raise ValueError(f"penalty must be a positive number, got {penalty}")
+        self.penalty = float(penalty)
+        self._layout()
+        self._models: dict[int, _Model] = {}
+
+    @classmethod
+    def for_env(cls, env: Any, **options: Any) -> SafetyLayer:
+        """The layer of ``env``'s problem, from ``stagewise/problems/<name>/safety.py``.
+
+        Raises:
+            ValueError: the problem supplies no step constraints (naming it).
+        """
+        base = env.unwrapped if hasattr(env, "unwrapped") else env
+        if not isinstance(base, ConstrainedEnv):
+            raise ValueError(f"the safety layer needs a stagewise environment, got {base!r}")
+        return cls(step_constraints_of(base), **options)
+
+    # ---------------------------------------------------------------- layout
+    def _layout(self) -> None:
+        """Columns, the fixed matrix, row scales and the distance weights of one copy."""
+        blocks, c = self.blocks, self.constraints
+        sizes = [b.size for b in blocks]
+        self.offsets = dict(zip([b.name for b in blocks], np.cumsum([0, *sizes[:-1]]), strict=True))
+        self.k = int(sum(sizes))
+        self.low = np.concatenate([b.flat(b.low) for b in blocks])
+        self.high = np.concatenate([b.flat(b.high) for b in blocks])
+        if np.any(self.low > self.high):
+            raise ValueError("a column block has low > high")
+        unit = np.concatenate([_unit(b) for b in blocks])
+        self.integer = np.concatenate([np.full(b.size, b.integer) for b in blocks])
+        decision = [b for b in blocks if b.is_decision]
+        self.distance_columns = np.concatenate(
+            [self.offsets[b.name] + np.arange(b.size) for b in decision]
+        ).astype(np.int64)
+        self.weights = 1.0 / np.concatenate([b.flat(b.scale) for b in decision])
+        if not np.all(np.isfinite(self.weights) & (self.weights > 0)):
+            raise ValueError("every decision block needs a positive, finite scale")
+        self.m = c.n_rows
+        matrix = np.zeros((self.m, self.k))
+        start = 0
+        for rows in c.rows:
+            for name, coefficients in rows.coefficients.items():
+                if name not in self.offsets:
+                    raise ValueError(f"row block {rows.family!r} names unknown column {name!r}")
+                block = self.blocks[list(self.offsets).index(name)]
+                coefficients = np.asarray(coefficients, dtype=np.float64)
+                if coefficients.shape != (rows.size, block.size):
+                    raise ValueError(
+                        f"row block {rows.family!r}: coefficients of {name!r} have shape "
+                        f"{coefficients.shape}, expected {(rows.size, block.size)}"
+                    )
+                column = self.offsets[name]
+                matrix[start : start + rows.size, column : column + block.size] += coefficients
+            start += rows.size
+        reach = np.abs(matrix) * unit[None, :]
+        self.row_scale = 1.0 / np.where(reach.max(axis=1, initial=0.0) > 0, reach.max(axis=1), 1.0)
+        self.matrix = matrix * self.row_scale[:, None]
+
+    def _model(self, copies: int) -> _Model:
+        if copies not in self._models:
+            self._models[copies] = _Model(self, copies)
+        return self._models[copies]
+
+    # ------------------------------------------------------------ projection
+    def project(self, state: State, proposal: Decision) -> Projection:
+        """The decisions nearest to ``proposal`` (batched ``[n, ...]``) that satisfy the
+        step constraints in each state of ``state``; never raises on an infeasible state."""
+        start = time.perf_counter()
+        target = self._flat_target(proposal)
+        n = target.shape[0]
+        bounds = self.constraints.bounds(state)
+        row_low = np.asarray(bounds.row_low, np.float64).reshape(n, self.m) * self.row_scale
+        row_high = np.asarray(bounds.row_high, np.float64).reshape(n, self.m) * self.row_scale
+        col_low = self.low if bounds.col_low is None else np.asarray(bounds.col_low, np.float64)
+        col_high = self.high if bounds.col_high is None else np.asarray(bounds.col_high, np.float64)
+        col_low = np.broadcast_to(col_low, (n, self.k))
+        col_high = np.maximum(np.broadcast_to(col_high, (n, self.k)), col_low)
+        if self.batch == "block" or n == 1:
+            x, violation, status = self._model(n).solve(
+                row_low, row_high, col_low, col_high, target
+            )
+        else:
+            model, parts = self._model(1), []
+            for i in range(n):
+                parts.append(
+                    model.solve(
+                        row_low[i : i + 1],
+                        row_high[i : i + 1],
+                        col_low[i : i + 1],
+                        col_high[i : i + 1],
+                        target[i : i + 1],
+                    )
+                )
+            x = np.concatenate([p[0] for p in parts])
+            violation = np.concatenate([p[1] for p in parts])
+            status = next((p[2] for p in parts if p[2] != "optimal"), "optimal")
+        distance = np.abs(x[:, self.distance_columns] - target) @ self.weights
+        values = {
+            b.name: x[:, self.offsets[b.name] : self.offsets[b.name] + b.size].reshape(n, *b.shape)
+            for b in self.blocks
+        }
+        decision = self.constraints.decision(values, proposal)
+        return Projection(decision, distance, violation, time.perf_counter() - start, status)
+
+    def _flat_target(self, proposal: Decision) -> np.ndarray:
+        """The proposal's values of the distance columns, ``[n, n_distance]``."""
+        target = self.constraints.target(proposal)
+        parts = []
+        for block in self.constraints.decision_blocks:
+            value = np.asarray(target[block.name], dtype=np.float64)
+            parts.append(value.reshape(value.shape[0] if value.ndim > len(block.shape) else 1, -1))
+        return np.concatenate(parts, axis=1)
+
+
+def _unit(block: ColumnBlock) -> np.ndarray:
+    """The unit of each column of ``block`` for row scaling: its scale, else its half-span
+    where finite, else 1."""
+    if block.scale is not None:
+        return block.flat(block.scale)
+    span = 0.5 * (block.flat(block.high) - block.flat(block.low))
+    return np.where(np.isfinite(span) & (span > 0), span, 1.0)
+
+
+class _Model:
+    """A HiGHS model of ``copies`` block-diagonal copies of one step's projection LP.
+
+    Columns of one copy: ``x`` (``k``), distance parts ``p, q`` (``d`` each), slacks
+    ``e^-, e^+`` (``m`` each). Rows: ``A x + e^- - e^+`` in ``[l, u]`` (``m``), then
+    ``x_j - p_j + q_j = x^0_j`` (``d``).
+    """
+
+    def __init__(self, layer: SafetyLayer, copies: int):
+        k, m, d = layer.k, layer.m, layer.distance_columns.size
+        self.k, self.m, self.d, self.copies = k, m, d, copies
+        self.width, self.height = k + 2 * d + 2 * m, m + d
+        pick = sp.csr_matrix((np.ones(d), (np.arange(d), layer.distance_columns)), shape=(d, k))
+        eye_d, eye_m = sp.identity(d), sp.identity(m)
+        one = (
+            sp.bmat(
+                [
+                    [sp.csr_matrix(layer.matrix), None, None, eye_m, -eye_m],
+                    [pick, -eye_d, eye_d, None, None],
+                ],
+                format="csc",
+            )
+            if m
+            else sp.hstack([pick, -eye_d, eye_d], format="csc")
+        )
+        matrix = sp.block_diag([one] * copies, format="csc")
+        cost = np.concatenate(
+            [np.zeros(k), layer.weights, layer.weights, np.full(2 * m, layer.penalty)]
+        )
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = self.width * copies, self.height * copies
+        lp.col_cost_ = np.tile(cost, copies)
+        inf = highspy.kHighsInf
+        lp.col_lower_ = np.tile(np.concatenate([layer.low, np.zeros(2 * d + 2 * m)]), copies)
+        lp.col_upper_ = np.tile(np.concatenate([layer.high, np.full(2 * d + 2 * m, inf)]), copies)
+        lp.row_lower_ = np.full(self.height * copies, -inf)
+        lp.row_upper_ = np.full(self.height * copies, inf)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data
+        if layer.is_mip:
+            kinds = np.concatenate([layer.integer, np.zeros(2 * d + 2 * m, dtype=bool)])
+            lp.integrality_ = [
+                highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                for i in np.tile(kinds, copies)
+            ]
+        self.highs = highspy.Highs()
+        for option, value in SOLVER_OPTIONS.items():
+            self.highs.setOptionValue(option, value)
+        self.highs.passModel(lp)
+        self.integer = np.tile(layer.integer, (copies, 1))
+        self.rows = np.arange(self.height * copies, dtype=np.int32)
+        self.x_columns = (np.arange(copies)[:, None] * self.width + np.arange(k)).ravel()
+        self.x_columns = self.x_columns.astype(np.int32)
+        self.distance_columns = layer.distance_columns
+        self.unscale = np.tile(1.0 / layer.row_scale, 2)
+
+    def _kept(self, target: np.ndarray, col_low: np.ndarray, col_high: np.ndarray) -> np.ndarray:
+        """The proposal as decision columns (auxiliary ones at their lowest magnitude),
+        clipped into the column bounds: what a failed solve returns."""
+        x = np.zeros((self.copies, self.k))
+        x[:, self.distance_columns] = target
+        return np.minimum(np.maximum(x, col_low), col_high)
+
+    def solve(
+        self,
+        row_low: np.ndarray,
+        row_high: np.ndarray,
+        col_low: np.ndarray,
+        col_high: np.ndarray,
+        target: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, str]:
+        """Decision columns ``[copies, k]``, violation ``[copies]`` and the status."""
+        n, h = self.copies, self.highs
+        low = np.concatenate([row_low, target], axis=1).ravel()
+        high = np.concatenate([row_high, target], axis=1).ravel()
+        h.changeRowsBounds(self.rows.size, self.rows, low, high)
+        h.changeColsBounds(self.x_columns.size, self.x_columns, col_low.ravel(), col_high.ravel())
+        h.run()
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal and h.getInfo().primal_solution_status != 2:
+            # No solution at all (a solver failure, not an infeasible state: the slacks make
+            # every state feasible): keep the proposal, clipped into the column bounds.
+            return self._kept(target, col_low, col_high), np.full(n, np.nan), str(status)
+        values = np.asarray(h.getSolution().col_value).reshape(n, self.width)
+        x = values[:, : self.k]
+        x = np.where(self.integer, np.rint(x), x)
+        x = np.minimum(np.maximum(x, col_low), col_high)
+        slack = values[:, self.k + 2 * self.d :]
+        # in the rows' own units (the model's rows are scaled by row_scale)
+        violation = np.maximum(slack, 0.0) @ self.unscale
+        name = (
+            "optimal"
+            if status == highspy.HighsModelStatus.kOptimal
+            else h.modelStatusToString(status)
+        )
+        return x, violation, name
+
+
+def step_constraints_of(env: ConstrainedEnv) -> StepConstraints:
+    """``step_constraints(dynamics)`` of ``env``'s problem package (``<package>.safety``).
+
+    Raises:
+        ValueError: the problem has no ``safety`` module (naming the problem).
+    """
+    package = type(env).__module__.rpartition(".")[0]
+    try:
+        module = importlib.import_module(f"{package}.safety")
+    except ModuleNotFoundError as err:
+        if err.name != f"{package}.safety":
+            raise
+        raise ValueError(
+            f"{env.slug} has no safety-layer rows yet (no module {package}.safety); "
+            f"problems with rows: {', '.join(problems_with_rows())}"
+        ) from None
+    return module.step_constraints(env.dynamics)
+
+
+def problems_with_rows() -> list[str]:
+    """Slugs of the registered problems that supply step constraints."""
+    from stagewise.core.registry import problems
+
+    found = []
+    for spec in problems():
+        package = spec.env.partition(":")[0].rpartition(".")[0]
+        if importlib.util.find_spec(f"{package}.safety") is not None:
+            found.append(spec.slug)
+    return found
