@@ -29,7 +29,8 @@ from __future__ import annotations
 import importlib
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Literal
 
 import highspy
@@ -37,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from stagewise.core.env import ConstrainedEnv, State
-from stagewise.core.spaces import Decision
+from stagewise.core.spaces import Decision, DecisionField
 
 PROJECTION = "projection"
 """The cost family a wrapped environment reports the projection distance in."""
@@ -67,6 +68,21 @@ class ColumnBlock:
     scale: float | np.ndarray | None = None
     integer: bool = False
 
+    @classmethod
+    def of_field(cls, field: DecisionField) -> ColumnBlock:
+        """The decision block of a codec field: its bounds, its half-span as the scale
+        (the distance is then in normalized action units), integer unless continuous."""
+        low, high = field.bounds()
+        half_span = 0.5 * (high - low)
+        return cls(
+            name=field.name,
+            shape=field.shape,
+            low=low.reshape(field.shape),
+            high=high.reshape(field.shape),
+            scale=np.where(half_span > 0, half_span, 1.0).reshape(field.shape),
+            integer=field.kind != "continuous",
+        )
+
     @property
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=int))
@@ -92,7 +108,7 @@ class RowBlock:
 
     family: str
     size: int
-    coefficients: dict[str, np.ndarray] = field(default_factory=dict)
+    coefficients: dict[str, np.ndarray] = dataclass_field(default_factory=dict)
 
 
 @dataclass

@@ -30,15 +30,12 @@ class GTEPStep(StepConstraints):
 
     def __init__(self, dynamics: GTEPDynamics):
         self.dynamics = d = dynamics
-        n_types, n_regions = d.max_units.shape
-        half_span = np.where(d.max_units > 0, d.max_units / 2.0, 1.0)
-        columns = [ColumnBlock("add", (n_types, n_regions), 0.0, d.max_units, half_span, True)]
+        n_regions = d.max_units.shape[1]
+        columns = [ColumnBlock.of_field(f) for f in d.codec.fields]  # add, then flow
         # demand rows: sum_i Cap_i add_ir, i.e. for row r the columns (i, r) of every type
         self.supply = np.kron(d.unit_capacity[None, :], np.eye(n_regions))  # [R, I*R], i-major
         coefficients = {"add": self.supply}
         if d.lines:
-            cap = d.line_capacity
-            columns.append(ColumnBlock("flow", (len(d.lines),), -cap, cap, np.maximum(cap, 1e-9)))
             coefficients["flow"] = d.incidence.T
         self.columns = tuple(columns)
         self.rows = (RowBlock("demand_balance", n_regions, coefficients),)
