@@ -139,7 +139,10 @@ class StepConstraints(ABC):
 
     The default :meth:`target` and :meth:`decision` read and write the decision dict
     under the blocks' names; a problem whose columns are a transform of the decision
-    (unit commitment's dispatch ``u p``) overrides both.
+    (unit commitment's dispatch ``u p``) overrides both. :meth:`SafetyLayer.project`
+    calls :meth:`bounds` first, then :meth:`target` and :meth:`decision` on the same
+    batch, so a transform that depends on the state (blending's purchase ``buy tau^0``)
+    may keep what it needs from :meth:`bounds`.
     """
 
     columns: tuple[ColumnBlock, ...]
@@ -301,9 +304,9 @@ class SafetyLayer:
         """The decisions nearest to ``proposal`` (batched ``[n, ...]``) that satisfy the
         step constraints in each state of ``state``; never raises on an infeasible state."""
         start = time.perf_counter()
+        bounds = self.constraints.bounds(state)  # first: target() may read what it keeps
         target = self._flat_target(proposal)
         n = target.shape[0]
-        bounds = self.constraints.bounds(state)
         row_low = np.asarray(bounds.row_low, np.float64).reshape(n, self.m) * self.row_scale
         row_high = np.asarray(bounds.row_high, np.float64).reshape(n, self.m) * self.row_scale
         col_low = self.low if bounds.col_low is None else np.asarray(bounds.col_low, np.float64)
