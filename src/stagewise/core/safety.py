@@ -104,11 +104,14 @@ class RowBlock:
         family: the constraint (cost family) the rows keep at zero, e.g. ``"ramping"``.
         size: number of rows.
         coefficients: column block name -> fixed matrix ``[size, block.size]``.
+        weight: the rows' share of the elastic penalty ``rho`` (> 0): where no decision
+            satisfies every row, rows of a lower weight give first.
     """
 
     family: str
     size: int
     coefficients: dict[str, np.ndarray] = dataclass_field(default_factory=dict)
+    weight: float = 1.0
 
 
 @dataclass
@@ -290,6 +293,9 @@ class SafetyLayer:
             start += rows.size
         reach = np.abs(matrix) * unit[None, :]
         self.row_scale = 1.0 / np.where(reach.max(axis=1, initial=0.0) > 0, reach.max(axis=1), 1.0)
+        self.row_weight = np.concatenate([np.full(r.size, float(r.weight)) for r in c.rows] or [[]])
+        if not np.all(np.isfinite(self.row_weight) & (self.row_weight > 0)):
+            raise ValueError("every row block needs a positive, finite weight")
         self.matrix = matrix * self.row_scale[:, None]
 
     def _model(self, copies: int, integer: bool) -> _Model:
@@ -379,7 +385,12 @@ class _Model:
         )
         matrix = sp.block_diag([one] * copies, format="csc")
         cost = np.concatenate(
-            [np.zeros(k), layer.weights, layer.weights, np.full(2 * m, layer.penalty)]
+            [
+                np.zeros(k),
+                layer.weights,
+                layer.weights,
+                np.tile(layer.penalty * layer.row_weight, 2),
+            ]
         )
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = self.width * copies, self.height * copies

@@ -16,10 +16,12 @@ Columns: ``maintain_c`` (binary), ``production_c`` (t/day, ``[0, Cap_c]``) and
 
 Each requirement is a row (not a column bound), so a state where two of them conflict
 (``tslm >= MTTF`` while ``cdm = 0``, possible in v1 where MTTF is drawn below MNRD) gets
-the least-violating decision. The rows look at one day: a maintenance started now holds
-a compressor for ``MTTR`` days, and on a day where the compressors left working plus the
-purchase limit cannot reach ``D_t - b`` the ``demand`` row is violated (reported in
-``info["safety"]["violation"]``, charged by the environment). With
+the least-violating decision; where no supply meets the demand band the ``demand`` row
+gives first (its elastic weight is ``DEMAND_WEIGHT``). The rows look at one day: a
+maintenance started now holds a compressor for ``MTTR`` days, and on a day where the
+compressors left working plus the purchase limit cannot reach ``D_t - b`` the ``demand``
+row is violated (reported in ``info["safety"]["violation"]``, charged by the
+environment). With
 ``uncertainty="forecast"`` ``D_t`` is the forecast mean of the day.
 """
 
@@ -31,6 +33,10 @@ from stagewise.core.env import State
 from stagewise.core.safety import ColumnBlock, RowBlock, StepBounds, StepConstraints
 from stagewise.problems.sched_maint.env import SchedMaintDynamics
 
+DEMAND_WEIGHT = 0.01
+"""Elastic weight of the ``demand`` row against the maintenance and ramping rows (1): a
+tonne short still costs a hundred times more than moving a decision by a tonne."""
+
 
 class SchedMaintStep(StepConstraints):
     """The projection rows of one scheduling-and-maintenance day."""
@@ -41,12 +47,17 @@ class SchedMaintStep(StepConstraints):
         n = d.n
         eye = np.eye(n)
         capacity = np.asarray(d.config.capacity, dtype=float)
+        supply = {"production": np.ones((1, n)), "purchase": np.ones((1, 1))}
         self.rows = (
             RowBlock("maintenance_duration", n, {"maintain": eye}),
             RowBlock("maintenance_failure", n, {"maintain": eye}),
             RowBlock("early_maintenance", n, {"maintain": eye}),
-            RowBlock("ramping_in_maintenance", n, {"production": eye, "maintain": np.diag(capacity)}),
-            RowBlock("demand", 1, {"production": np.ones((1, n)), "purchase": np.ones((1, 1))}),
+            RowBlock(
+                "ramping_in_maintenance", n, {"production": eye, "maintain": np.diag(capacity)}
+            ),
+            # the row to give where no supply meets the band: a compressor held by maintenance
+            # is the cheaper cost to keep (DEMAND_WEIGHT)
+            RowBlock("demand", 1, supply, weight=DEMAND_WEIGHT),
         )
         self.capacity = capacity
 
@@ -80,7 +91,7 @@ class SchedMaintStep(StepConstraints):
             zeros + self.capacity,
             demand + band,
         ]
-        return StepBounds(row_low=np.concatenate(low, axis=1), row_high=np.concatenate(high, axis=1))
+        return StepBounds(np.concatenate(low, axis=1), np.concatenate(high, axis=1))
 
 
 def step_constraints(dynamics: SchedMaintDynamics) -> SchedMaintStep:
