@@ -17,7 +17,10 @@ For the inventories ``I`` and blender properties ``C`` at the start of the perio
   bound) where ``C_jq`` lies outside product ``p``'s spec ``[sigma^lb_pq - eps,
   sigma^ub_pq + eps]`` for some ``q``.
 
-With these rows the transition repairs nothing and charges no cost. Shipping nothing,
+Where a blender cannot ship (nothing above its floor, or off spec for every product)
+``y_j = 1`` is fixed, and where it cannot receive (full) ``y_j = 0``: the LP relaxation is
+then whole more often, and only the other steps go to branch and bound. With these rows
+the transition repairs nothing and charges no cost. Shipping nothing,
 buying nothing and selling nothing satisfies every row (the inventories start within
 their bounds and the transition keeps them there), so no state is infeasible.
 
@@ -66,6 +69,7 @@ class BlendingStep(StepConstraints):
         span = np.maximum(j_high - j_low, d.config.eps)
         self.big_in = np.minimum(d.flow_max * inflow.sum(axis=1), span)
         self.big_out = np.minimum(d.flow_max * outflow.sum(axis=1), span)
+        self.arcs_out = outflow.sum(axis=1) - 0.5  # [J]: more off-spec arcs: none to ship on
         self.rows = (
             RowBlock("source_bound", n_s, {"tau": np.eye(n_s), "flow_sj": -d.sj_from.T}),
             RowBlock("in_out", n_j, {"flow_sj": inflow, "receives": -np.diag(self.big_in)}),
@@ -105,10 +109,20 @@ class BlendingStep(StepConstraints):
         col_high[:, self.spans["tau"]] = tau_max
         col_high[:, self.spans["delta"]] = delta_max
         flows = col_high[:, self.spans["flow_jp"]]
-        flows[self.off_spec(state)] = 0.0
+        off_spec = self.off_spec(state)
+        flows[off_spec] = 0.0
+        # A blender that cannot ship (nothing above its floor, or off spec for every
+        # product) receives, one that cannot receive (full) ships: y_j is then fixed.
+        eps = d.config.eps
+        cannot_ship = (state["I_j"] - j_low <= eps) | (off_spec @ d.jp_from > self.arcs_out)
+        cannot_receive = j_high - state["I_j"] <= eps
+        col_low = np.tile(self.static_low, (n, 1))
+        col_low[:, self.spans["receives"]] = cannot_ship & ~cannot_receive
+        col_high[:, self.spans["receives"]] = ~cannot_receive | cannot_ship
         return StepBounds(
             row_low=np.concatenate(low, axis=1),
             row_high=np.concatenate(high, axis=1),
+            col_low=col_low,
             col_high=col_high,
         )
 
