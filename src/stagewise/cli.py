@@ -40,6 +40,7 @@ from stagewise.core.config import ConfigError, config_fields, load_config
 from stagewise.core.files import RunFileError, write_json_atomic
 from stagewise.core.policy import Evaluation, RandomPolicy, evaluate
 from stagewise.core.registry import ProblemSpec, get_problem, load_object
+from stagewise.core.safety_env import SAFETY_SUFFIX
 
 app = typer.Typer(
     help="stagewise: OR problems as constrained environments, their optima, and RL agents.",
@@ -119,9 +120,6 @@ def make_env(spec: ProblemSpec, cfg: Any, action_mode: str = "box") -> gym.Env:
     except (ConfigError, ValueError) as err:
         fail(str(err))
         raise
-
-
-SAFETY_SUFFIX = "+safety"  # the label of a method stepped through the safety layer
 
 
 def with_safety_layer(env: gym.Env, projection_weight: float = 0.0) -> gym.Env:

@@ -25,6 +25,9 @@ import numpy as np
 from stagewise.core.env import ConstrainedEnv, ConstrainedVectorEnv
 from stagewise.core.safety import PROJECTION, Projection, SafetyLayer
 
+SAFETY_SUFFIX = "+safety"
+"""Suffix of the label of a method stepped through the safety layer (``ppo-lag+safety``)."""
+
 
 def _check_weight(projection_weight: float) -> float:
     weight = float(projection_weight)
