@@ -33,9 +33,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from stagewise.core.env import ConstrainedEnv, State
 from stagewise.core.spaces import Decision, DecisionField
@@ -408,35 +406,34 @@ class _Model:
         k, m, d = layer.k, layer.m, layer.distance_columns.size
         self.k, self.m, self.d, self.copies = k, m, d, copies
         self.width, self.height = k + 2 * d + 2 * m, m + d
-        pick = sp.csr_matrix((np.ones(d), (np.arange(d), layer.distance_columns)), shape=(d, k))
-        eye_d, eye_m = sp.identity(d), sp.identity(m)
-        one = (
-            sp.bmat(
-                [
-                    [sp.csr_matrix(layer.matrix), None, None, eye_m, -eye_m],
-                    [pick, -eye_d, eye_d, None, None],
-                ],
-                format="csc",
-            )
-            if m
-            else sp.hstack([pick, -eye_d, eye_d], format="csc")
-        )
-        matrix = sp.block_diag([one] * copies, format="csc")
+        one = np.zeros((self.height, self.width))
+        one[:m, :k] = layer.matrix
+        one[:m, k + 2 * d : k + 2 * d + m] = np.eye(m)
+        one[:m, k + 2 * d + m :] = -np.eye(m)
+        one[m + np.arange(d), layer.distance_columns] = 1.0
+        one[m:, k : k + d] = -np.eye(d)
+        one[m:, k + d : k + 2 * d] = np.eye(d)
         cost = np.concatenate(
             [np.zeros(k), layer.weights, layer.weights, np.full(2 * m, layer.penalty)]
         )
+        import highspy  # here, so that importing stagewise does not load the solver
+
+        self.optimal = highspy.HighsModelStatus.kOptimal
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = self.width * copies, self.height * copies
         lp.col_cost_ = np.tile(cost, copies)
-        inf = highspy.kHighsInf
         lp.col_lower_ = np.tile(np.concatenate([layer.low, np.zeros(2 * d + 2 * m)]), copies)
-        lp.col_upper_ = np.tile(np.concatenate([layer.high, np.full(2 * d + 2 * m, inf)]), copies)
-        lp.row_lower_ = np.full(self.height * copies, -inf)
-        lp.row_upper_ = np.full(self.height * copies, inf)
+        lp.col_upper_ = np.tile(
+            np.concatenate([layer.high, np.full(2 * d + 2 * m, np.inf)]), copies
+        )
+        lp.row_lower_ = np.full(self.height * copies, -np.inf)
+        lp.row_upper_ = np.full(self.height * copies, np.inf)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = matrix.indptr
-        lp.a_matrix_.index_ = matrix.indices
-        lp.a_matrix_.value_ = matrix.data
+        (
+            lp.a_matrix_.start_,
+            lp.a_matrix_.index_,
+            lp.a_matrix_.value_,
+        ) = _block_diagonal_columns(one, copies)
         if integer:
             kinds = np.concatenate([layer.integer, np.zeros(2 * d + 2 * m, dtype=bool)])
             lp.integrality_ = [
@@ -481,7 +478,7 @@ class _Model:
         h.changeColsBounds(self.x_columns.size, self.x_columns, col_low.ravel(), col_high.ravel())
         h.run()
         status = h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal and h.getInfo().primal_solution_status != 2:
+        if status != self.optimal and h.getInfo().primal_solution_status != 2:
             # No solution at all (a solver failure, not an infeasible state: the slacks make
             # every state feasible): keep the proposal, clipped into the column bounds.
             return self._kept(target, col_low, col_high), np.full(n, np.nan), str(status)
@@ -492,12 +489,22 @@ class _Model:
         slack = values[:, self.k + 2 * self.d :]
         # in the rows' own units (the model's rows are scaled by row_scale)
         violation = np.maximum(slack, 0.0) @ self.unscale
-        name = (
-            "optimal"
-            if status == highspy.HighsModelStatus.kOptimal
-            else h.modelStatusToString(status)
-        )
+        name = "optimal" if status == self.optimal else h.modelStatusToString(status)
         return x, violation, name
+
+
+def _block_diagonal_columns(
+    one: np.ndarray, copies: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column-wise sparse arrays (start, index, value) of ``copies`` copies of the dense
+    matrix ``one`` along the diagonal."""
+    rows, columns = one.shape
+    column_of, row_of = np.nonzero(one.T)  # column-major: by column, rows ascending
+    values = one[row_of, column_of]
+    index = (row_of[None, :] + rows * np.arange(copies)[:, None]).ravel()
+    per_column = np.tile(np.bincount(column_of, minlength=columns), copies)
+    start = np.concatenate([[0], np.cumsum(per_column)])
+    return start.astype(np.int32), index.astype(np.int32), np.tile(values, copies)
 
 
 def step_constraints_of(env: ConstrainedEnv) -> StepConstraints:
