@@ -33,9 +33,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from stagewise.core.env import ConstrainedEnv, State
 from stagewise.core.spaces import Decision, DecisionField
@@ -214,6 +212,8 @@ SOLVER_OPTIONS: dict[str, Any] = {
 }
 INTEGRALITY_TOL = 1e-7
 """An integer column of the LP relaxation within this of a whole number counts as whole."""
+MAX_NODES = 64
+"""Branch-and-bound nodes of one copy before HiGHS's MILP takes over."""
 
 
 class SafetyLayer:
@@ -223,9 +223,10 @@ class SafetyLayer:
     of a vector environment, once; each call only changes row and column bounds, so the
     LP restarts from the previous basis. Where the step has integer columns, the batch's
     LP relaxation is solved first: a copy whose relaxed optimum is already whole is
-    optimal for the MILP too, and only the other copies go to the MILP, one by one on
-    a single-copy model (branch and bound over a block-diagonal MILP would search all
-    copies' integers in one tree).
+    optimal for the MILP too, and only the other copies go on, one by one, to a
+    depth-first branch and bound on the single-copy LP (HiGHS's MILP past
+    :data:`MAX_NODES` nodes; one branch and bound over a block-diagonal MILP would
+    search all copies' integers in one tree).
 
     Args:
         constraints: the problem's step constraints.
@@ -325,9 +326,8 @@ class SafetyLayer:
             whole = np.rint(x[:, self.integer])
             fractional = np.abs(x[:, self.integer] - whole).max(axis=1) > INTEGRALITY_TOL
             x[:, self.integer] = whole
-            milp = self._model(1, integer=True)
             for i in np.flatnonzero(fractional):
-                x[i], violation[i : i + 1], copy_status = milp.solve(
+                x[i], violation[i : i + 1], copy_status = self._branch_and_bound(
                     *(part[i : i + 1] for part in bounds_of)
                 )
                 status = copy_status if status == "optimal" else status
@@ -338,6 +338,51 @@ class SafetyLayer:
         }
         decision = self.constraints.decision(values, proposal)
         return Projection(decision, distance, violation, time.perf_counter() - start, status)
+
+    def _branch_and_bound(
+        self,
+        row_low: np.ndarray,
+        row_high: np.ndarray,
+        col_low: np.ndarray,
+        col_high: np.ndarray,
+        target: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, str]:
+        """The MILP optimum of one copy by depth-first branch and bound on the single-copy
+        LP (a few LP solves of ~0.1 ms where HiGHS's MILP takes several ms to start), with
+        HiGHS's MILP as the fallback past :data:`MAX_NODES` nodes."""
+        lp = self._model(1, integer=False)
+        best: tuple[np.ndarray, np.ndarray] | None = None
+        best_objective = np.inf
+        stack = [(col_low, col_high)]
+        for _ in range(MAX_NODES):
+            if not stack:
+                return (
+                    (*best, "optimal")
+                    if best is not None
+                    else self._milp(row_low, row_high, col_low, col_high, target)
+                )
+            low, high = stack.pop()
+            x, violation, status = lp.solve(row_low, row_high, low, high, target)
+            objective = lp.objective()
+            if status != "optimal" or objective >= best_objective - 1e-9:
+                continue  # pruned: no better integer point below this node
+            values = x[0, self.integer]
+            gap = np.abs(values - np.rint(values))
+            if gap.max(initial=0.0) <= INTEGRALITY_TOL:
+                x[0, self.integer] = np.rint(values)
+                best, best_objective = (x[0], violation), objective
+                continue
+            j = np.flatnonzero(self.integer)[int(np.argmax(gap))]
+            down_high, up_low = high.copy(), low.copy()
+            down_high[0, j], up_low[0, j] = np.floor(x[0, j]), np.ceil(x[0, j])
+            down, up = (low, down_high), (up_low, high)
+            # depth first, the nearer side of the fractional value last (explored first)
+            stack += [down, up] if x[0, j] - np.floor(x[0, j]) >= 0.5 else [up, down]
+        return self._milp(row_low, row_high, col_low, col_high, target)
+
+    def _milp(self, *bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+        x, violation, status = self._model(1, integer=True).solve(*bounds)
+        return x[0], violation, status
 
     def _flat_target(self, proposal: Decision) -> np.ndarray:
         """The proposal's values of the distance columns, ``[n, n_distance]``."""
@@ -370,20 +415,13 @@ class _Model:
         k, m, d = layer.k, layer.m, layer.distance_columns.size
         self.k, self.m, self.d, self.copies = k, m, d, copies
         self.width, self.height = k + 2 * d + 2 * m, m + d
-        pick = sp.csr_matrix((np.ones(d), (np.arange(d), layer.distance_columns)), shape=(d, k))
-        eye_d, eye_m = sp.identity(d), sp.identity(m)
-        one = (
-            sp.bmat(
-                [
-                    [sp.csr_matrix(layer.matrix), None, None, eye_m, -eye_m],
-                    [pick, -eye_d, eye_d, None, None],
-                ],
-                format="csc",
-            )
-            if m
-            else sp.hstack([pick, -eye_d, eye_d], format="csc")
-        )
-        matrix = sp.block_diag([one] * copies, format="csc")
+        one = np.zeros((self.height, self.width))
+        one[:m, :k] = layer.matrix
+        one[:m, k + 2 * d : k + 2 * d + m] = np.eye(m)
+        one[:m, k + 2 * d + m :] = -np.eye(m)
+        one[m + np.arange(d), layer.distance_columns] = 1.0
+        one[m:, k : k + d] = -np.eye(d)
+        one[m:, k + d : k + 2 * d] = np.eye(d)
         cost = np.concatenate(
             [
                 np.zeros(k),
@@ -392,18 +430,24 @@ class _Model:
                 np.tile(layer.penalty * layer.row_weight, 2),
             ]
         )
+        import highspy  # here, so that importing stagewise does not load the solver
+
+        self.optimal = highspy.HighsModelStatus.kOptimal
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = self.width * copies, self.height * copies
         lp.col_cost_ = np.tile(cost, copies)
-        inf = highspy.kHighsInf
         lp.col_lower_ = np.tile(np.concatenate([layer.low, np.zeros(2 * d + 2 * m)]), copies)
-        lp.col_upper_ = np.tile(np.concatenate([layer.high, np.full(2 * d + 2 * m, inf)]), copies)
-        lp.row_lower_ = np.full(self.height * copies, -inf)
-        lp.row_upper_ = np.full(self.height * copies, inf)
+        lp.col_upper_ = np.tile(
+            np.concatenate([layer.high, np.full(2 * d + 2 * m, np.inf)]), copies
+        )
+        lp.row_lower_ = np.full(self.height * copies, -np.inf)
+        lp.row_upper_ = np.full(self.height * copies, np.inf)
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = matrix.indptr
-        lp.a_matrix_.index_ = matrix.indices
-        lp.a_matrix_.value_ = matrix.data
+        (
+            lp.a_matrix_.start_,
+            lp.a_matrix_.index_,
+            lp.a_matrix_.value_,
+        ) = _block_diagonal_columns(one, copies)
         if integer:
             kinds = np.concatenate([layer.integer, np.zeros(2 * d + 2 * m, dtype=bool)])
             lp.integrality_ = [
@@ -428,6 +472,10 @@ class _Model:
         x[:, self.distance_columns] = target
         return np.minimum(np.maximum(x, col_low), col_high)
 
+    def objective(self) -> float:
+        """The objective value of the last solve."""
+        return float(self.highs.getInfo().objective_function_value)
+
     def solve(
         self,
         row_low: np.ndarray,
@@ -444,7 +492,7 @@ class _Model:
         h.changeColsBounds(self.x_columns.size, self.x_columns, col_low.ravel(), col_high.ravel())
         h.run()
         status = h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal and h.getInfo().primal_solution_status != 2:
+        if status != self.optimal and h.getInfo().primal_solution_status != 2:
             # No solution at all (a solver failure, not an infeasible state: the slacks make
             # every state feasible): keep the proposal, clipped into the column bounds.
             return self._kept(target, col_low, col_high), np.full(n, np.nan), str(status)
@@ -455,12 +503,22 @@ class _Model:
         slack = values[:, self.k + 2 * self.d :]
         # in the rows' own units (the model's rows are scaled by row_scale)
         violation = np.maximum(slack, 0.0) @ self.unscale
-        name = (
-            "optimal"
-            if status == highspy.HighsModelStatus.kOptimal
-            else h.modelStatusToString(status)
-        )
+        name = "optimal" if status == self.optimal else h.modelStatusToString(status)
         return x, violation, name
+
+
+def _block_diagonal_columns(
+    one: np.ndarray, copies: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Column-wise sparse arrays (start, index, value) of ``copies`` copies of the dense
+    matrix ``one`` along the diagonal."""
+    rows, columns = one.shape
+    column_of, row_of = np.nonzero(one.T)  # column-major: by column, rows ascending
+    values = one[row_of, column_of]
+    index = (row_of[None, :] + rows * np.arange(copies)[:, None]).ravel()
+    per_column = np.tile(np.bincount(column_of, minlength=columns), copies)
+    start = np.concatenate([[0], np.cumsum(per_column)])
+    return start.astype(np.int32), index.astype(np.int32), np.tile(values, copies)
 
 
 def step_constraints_of(env: ConstrainedEnv) -> StepConstraints:

@@ -25,6 +25,9 @@ import numpy as np
 from stagewise.core.env import ConstrainedEnv, ConstrainedVectorEnv
 from stagewise.core.safety import PROJECTION, Projection, SafetyLayer
 
+SAFETY_SUFFIX = "+safety"
+"""Suffix of the label of a method stepped through the safety layer (``ppo-lag+safety``)."""
+
 
 def _check_weight(projection_weight: float) -> float:
     weight = float(projection_weight)
@@ -33,7 +36,7 @@ def _check_weight(projection_weight: float) -> float:
     return weight
 
 
-class SafetyLayerEnv(gym.Wrapper):
+class SafetyLayerEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """A stagewise environment whose every step goes through the safety layer.
 
     Args:
@@ -48,7 +51,8 @@ class SafetyLayerEnv(gym.Wrapper):
     def __init__(
         self, env: gym.Env, projection_weight: float = 0.0, layer: SafetyLayer | None = None
     ):
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, projection_weight=projection_weight)
+        gym.Wrapper.__init__(self, env)
         self.base: ConstrainedEnv = env.unwrapped  # type: ignore[assignment]
         self.layer = layer or SafetyLayer.for_env(self.base)
         self.projection_weight = _check_weight(projection_weight)
