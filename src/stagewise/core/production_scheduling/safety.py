@@ -134,7 +134,7 @@ class NetworkStep(StepConstraints):
             sold = demand[:, s + 1 : u + 1].sum(axis=1)
             base = stock if s < 0 else nw.x_min
             low.append(open_rows)
-            high.append(np.where(past, np.inf, nw.x_max + DEFAULT_TOL - base - arrived + sold))
+            high.append(np.where(past, np.inf, nw.x_max - base - arrived + sold))
         return StepBounds(np.concatenate(low, axis=1), np.concatenate(high, axis=1))
 
     def decision(self, values: dict[str, np.ndarray], proposal: Decision) -> Decision:
