@@ -31,6 +31,7 @@ import numpy as np
 
 from stagewise.core.env import State
 from stagewise.core.safety import ColumnBlock, RowBlock, StepBounds, StepConstraints
+from stagewise.core.spaces import Decision
 from stagewise.problems.sched_maint.env import SchedMaintDynamics
 
 DEMAND_WEIGHT = 0.01
@@ -92,6 +93,12 @@ class SchedMaintStep(StepConstraints):
             demand + band,
         ]
         return StepBounds(np.concatenate(low, axis=1), np.concatenate(high, axis=1))
+
+    def decision(self, values: dict[str, np.ndarray], proposal: Decision) -> Decision:
+        out = super().decision(values, proposal)
+        # exactly nothing asked on a maintenance day (the solver's 1e-15 would be charged)
+        out["production"] = np.where(values["maintain"] > 0.5, 0.0, values["production"])
+        return out
 
 
 def step_constraints(dynamics: SchedMaintDynamics) -> SchedMaintStep:
