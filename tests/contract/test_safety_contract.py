@@ -19,6 +19,7 @@ from tests.contract.test_env_contract import _bad_actions, flat_equal
 
 SAFE = problems_with_rows()
 MIN_SAFE = ("unit-commitment", "gtep", "inventory", "grid-storage")
+SAFEOR = (*MIN_SAFE, "rtn", "stn", "blending", "sched-maint", "asu")
 
 
 def make(slug: str) -> SafetyLayerEnv:
@@ -39,6 +40,10 @@ def trajectory(env: SafetyLayerEnv, seed: int, steps: int) -> list[Any]:
 
 def test_the_four_problems_of_issue_21_supply_rows() -> None:
     assert set(MIN_SAFE) <= set(SAFE)
+
+
+def test_every_safeor_problem_supplies_rows() -> None:
+    assert set(SAFEOR) <= set(SAFE)
 
 
 class _WithoutWallTime(gym.Wrapper, gym.utils.RecordConstructorArgs):
