@@ -36,7 +36,17 @@ from stagewise.core.safety import PROJECTION, problems_with_rows
 from stagewise.core.safety_env import make_safe_env
 
 # The SafeOR Table 1 budgets of benchmarks/safeor_table1.yaml (episodes/epoch x T x 100).
-BUDGETS = {"unit-commitment": 240_000, "gtep": 100_000, "inventory": 30_000, "grid-storage": 24_000}
+BUDGETS = {
+    "unit-commitment": 240_000,
+    "gtep": 100_000,
+    "inventory": 30_000,
+    "grid-storage": 24_000,
+    "rtn": 384_000,
+    "stn": 384_000,
+    "blending": 60_000,
+    "sched-maint": 77_500,
+    "asu": 1_008_000,
+}
 CONFIGS = {"unit-commitment": ["--variant", "v0"]}
 WARMUP = 3  # calls left out of the medians: the first builds the solver model
 
