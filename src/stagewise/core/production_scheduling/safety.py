@@ -32,6 +32,12 @@ range), the batch ``b_j`` it starts (``[0, V^max_j]``, 0 for idle) and a binary 
   known; with ``uncertainty="forecast"`` ``d`` is the forecast mean, and a realised
   demand below it can still overflow). Rows of periods past the horizon are open.
 
+The distance counts ``r`` in the codec's normalized units and each start ``z_j``
+switched against the proposal's at ``RUN_WEIGHT``. The decoding rows are the convex hull
+of each pair's disjunction, but a material or equipment limit can still leave ``z``
+fractional in the LP relaxation (a batch below ``V^min``): those steps go through branch
+and bound.
+
 A started batch the projection leaves in the published decoding's idle dead zone moves
 just below it (the zone is ``1e-3`` of the range wide).
 """
@@ -46,6 +52,11 @@ from stagewise.core.production_scheduling.network import DEAD_ZONE, NetworkDynam
 from stagewise.core.safety import ColumnBlock, RowBlock, StepBounds, StepConstraints
 from stagewise.core.spaces import Decision
 
+RUN_WEIGHT = 0.5
+"""Distance per start ``z_j`` switched against the proposal's (a quarter of a binary
+decision flipped in normalized units): a cost on ``z`` keeps the LP relaxation whole
+where the proposal is feasible, so batches rarely need branch and bound."""
+
 
 class NetworkStep(StepConstraints):
     """The projection rows of one period of a production network."""
@@ -58,7 +69,8 @@ class NetworkStep(StepConstraints):
         self.columns = (
             ColumnBlock.of_field(dyn.codec.fields[0]),  # the request r
             ColumnBlock("amount", (n_pairs,), 0.0, nw.v_max * self.active),  # b
-            ColumnBlock("runs", (n_pairs,), 0.0, self.active.astype(float), integer=True),  # z
+            # z, against the proposal's starts at RUN_WEIGHT per start switched
+            ColumnBlock("runs", (n_pairs,), 0.0, self.active, 1.0 / RUN_WEIGHT, integer=True),
         )
         # An idle pair's request lies in [idle_low, idle_high] (its batch is 0); a started
         # pair's request is its batch.
@@ -136,6 +148,10 @@ class NetworkStep(StepConstraints):
             low.append(open_rows)
             high.append(np.where(past, np.inf, nw.x_max - base - arrived + sold))
         return StepBounds(np.concatenate(low, axis=1), np.concatenate(high, axis=1))
+
+    def target(self, proposal: Decision) -> dict[str, np.ndarray]:
+        request = np.asarray(proposal["batch"], np.float64)
+        return {"batch": request, "runs": self.dynamics.started(request).astype(np.float64)}
 
     def decision(self, values: dict[str, np.ndarray], proposal: Decision) -> Decision:
         nw = self.dynamics.network
