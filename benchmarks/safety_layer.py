@@ -14,6 +14,7 @@ it runs is printed.
     PYTHONPATH=src python benchmarks/safety_layer.py timing [--calls 400] [--batch 64]
     PYTHONPATH=src python benchmarks/safety_layer.py compare [--max-steps 20000]
         [--problems gtep inventory] [--agents ppo-lag trpo-lag] [--runs runs/safety-layer]
+        [--evaluate-only]
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ def compare(args: argparse.Namespace) -> None:
                 command += ["--seed", str(args.seed), "--run-dir", str(run_dir), *config]
                 if layer:
                     command.append("--safety-layer")
-                run(command)
+                if not args.evaluate_only:
+                    run(command)
                 runs.append((label, run_dir))
         out = Path(args.runs) / slug / "evaluation.json"
         command = [*cli, "evaluate", slug, "--episodes", str(args.episodes), "--out", str(out)]
@@ -187,6 +189,7 @@ def main() -> None:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--episodes", type=int, default=10)
     c.add_argument("--runs", default="runs/safety-layer")
+    c.add_argument("--evaluate-only", action="store_true", help="reuse the trained runs")
     args = parser.parse_args()
     timing(args) if args.what == "timing" else compare(args)
 

@@ -92,6 +92,18 @@ def test_integer_columns_get_the_milp_optimum() -> None:
     assert result.distance == pytest.approx([2.0, 0.0, 4.0])
 
 
+def test_the_layer_solves_after_another_highs_user_set_up_the_thread_scheduler() -> None:
+    import highspy
+
+    other = highspy.Highs()  # e.g. Pyomo's HiGHS solving the optimum in the same process
+    other.setOptionValue("output_flag", False)
+    other.setOptionValue("threads", 2)
+    other.addVar(0.0, 1.0)
+    other.run()
+    result = SafetyLayer(Budget()).project({"cap": np.array([0.5])}, {"x": np.array([[1.0, 1.0]])})
+    assert result.status == "optimal" and result.distance == pytest.approx([0.75])
+
+
 def test_bad_constraint_descriptions_are_refused_clearly() -> None:
     class WrongShape(Budget):
         rows = (RowBlock("budget", 1, {"x": np.ones((1, 3))}),)

@@ -205,7 +205,9 @@ SOLVER_OPTIONS: dict[str, Any] = {
     "mip_feasibility_tolerance": 1e-9,
     "mip_rel_gap": 1e-6,
     "time_limit": 1.0,  # a safety net: the step's LP takes well under a millisecond
-    "threads": 1,
+    # no "threads": HiGHS has one thread scheduler per process, and a model asking for
+    # another thread count than the first solver of the process (Pyomo's, in an
+    # evaluation beside the optimum) fails to run at all
     # HiGHS runs feasibility jump before the root LP: about 12 ms on a 5-unit commitment
     # step, where the whole branch and bound takes under 1 ms without it.
     "mip_heuristic_run_feasibility_jump": False,
