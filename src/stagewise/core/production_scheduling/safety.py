@@ -55,7 +55,8 @@ from stagewise.core.spaces import Decision
 RUN_WEIGHT = 0.5
 """Distance per start ``z_j`` switched against the proposal's (a quarter of a binary
 decision flipped in normalized units): a cost on ``z`` keeps the LP relaxation whole
-where the proposal is feasible, so batches rarely need branch and bound."""
+where the proposal is feasible (without it any ``z`` between ``b / V^max`` and 1 is
+optimal there, and the copy goes to branch and bound)."""
 
 
 class NetworkStep(StepConstraints):
