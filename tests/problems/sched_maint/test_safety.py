@@ -78,3 +78,28 @@ def test_a_due_compressor_is_maintained_and_its_output_replaced() -> None:
     supply = result.decision["production"].sum() + result.decision["purchase"].sum()
     assert abs(supply - env.base.dynamics.demand[0]) <= env.base.dynamics.config.demand_dead_band
     assert result.violation == pytest.approx([0.0], abs=1e-9)
+
+
+def test_a_day_short_of_supply_gives_on_the_demand_not_on_maintenance() -> None:
+    # Compressors 1 and 2 in repair: compressor 3 (150 t) and the purchase limit (520 t)
+    # fall 21.3 t short of the band around 701.3 t. The demand row gives (its lower
+    # elastic weight): the repairs go on, producing nothing, and the rest runs flat out.
+    env = make_safe_env(ENV)
+    env.reset(seed=0)
+    dyn = env.base.dynamics
+    state = {k: v.copy() for k, v in env.base.batch_state.items()}
+    state["tlcm"][0, :2] = 1.0
+    proposal = {
+        "maintain": np.array([[0.0, 0.0, 0.0]]),
+        "production": np.array([[400.0, 200.0, 0.0]]),
+        "purchase": np.array([100.0]),
+    }
+    result = env.layer.project(state, proposal)
+    assert result.decision["maintain"].tolist() == [[1.0, 1.0, 0.0]]
+    assert result.decision["production"][0] == pytest.approx([0.0, 0.0, 150.0])
+    assert result.decision["purchase"] == pytest.approx([520.0])
+    short = dyn.demand[0] - dyn.config.demand_dead_band - 670.0
+    assert result.violation == pytest.approx([short])
+    costs = dyn.transition(state, result.decision, None).costs
+    assert costs["ramping_in_maintenance"][0] == 0.0
+    assert costs["maintenance_duration"][0] == 0.0
