@@ -40,6 +40,7 @@ from stagewise.core.config import ConfigError, config_fields, load_config
 from stagewise.core.files import RunFileError, write_json_atomic
 from stagewise.core.policy import Evaluation, RandomPolicy, evaluate
 from stagewise.core.registry import ProblemSpec, get_problem, load_object
+from stagewise.core.safety_env import SAFETY_SUFFIX
 
 app = typer.Typer(
     help="stagewise: OR problems as constrained environments, their optima, and RL agents.",
@@ -117,6 +118,18 @@ def make_env(spec: ProblemSpec, cfg: Any, action_mode: str = "box") -> gym.Env:
     try:
         return gym.make(spec.env_id, config=cfg, action_mode=action_mode)
     except (ConfigError, ValueError) as err:
+        fail(str(err))
+        raise
+
+
+def with_safety_layer(env: gym.Env, projection_weight: float = 0.0) -> gym.Env:
+    """``env`` stepped through its problem's safety layer (one ``error:`` line and exit 2
+    for a problem without rows)."""
+    from stagewise.core.safety_env import SafetyLayerEnv
+
+    try:
+        return SafetyLayerEnv(env, projection_weight)
+    except ValueError as err:
         fail(str(err))
         raise
 
@@ -262,6 +275,12 @@ def evaluate_command(
     scenarios: int | None = typer.Option(
         None, min=1, help="scenario count of sample-average policies (copper-blending's sp)"
     ),
+    safety_layer: bool = typer.Option(
+        False,
+        "--safety-layer",
+        help="step the --policy policies (not the optimal reference) through the problem's "
+        "safety layer; a run trained with the layer always is",
+    ),
 ) -> None:
     """Evaluate policies by Monte Carlo with common random numbers.
 
@@ -285,6 +304,13 @@ def evaluate_command(
         if value is not None and not takers:
             note(f"--{option} is ignored: no policy given takes it on {spec.slug}")
     candidates = [(name, *_named_policy(spec, cfg, name, options)) for name in policy]
+    if safety_layer:
+        candidates = [
+            (name, env, pol)
+            if name == REFERENCE
+            else (name + SAFETY_SUFFIX, with_safety_layer(env), pol)
+            for name, env, pol in candidates
+        ]
     candidates += [(str(path), *_run_policy(spec, path, cfg)) for path in run]
     rows, results = [], {}
     for name, env, pol in candidates:
@@ -366,6 +392,9 @@ def _run_policy(spec: ProblemSpec, run_dir: Path, cfg: Any) -> tuple[gym.Env, An
     else:
         cfg = run_cfg
     env = make_env(spec, cfg, meta.get("action_mode", agent.action_mode))
+    layer = meta.get("method_config", {}).get("safety_layer")
+    if layer is not None:  # the layer is part of the trained policy
+        env = with_safety_layer(env, layer["projection_weight"])
     return env, policy
 
 
@@ -459,6 +488,15 @@ def train(
     new: bool = typer.Option(
         False, "--new", help="start a new run folder (RUN_DIR-2, -3, ...) if RUN_DIR exists"
     ),
+    safety_layer: bool = typer.Option(
+        False,
+        "--safety-layer",
+        help="step every action through the problem's safety layer (projection onto the "
+        "step's constraints; its distance is the cost family 'projection')",
+    ),
+    projection_weight: float = typer.Option(
+        0.0, min=0.0, help="with --safety-layer: weight of the projection distance in the reward"
+    ),
 ) -> None:
     """Train an agent on a problem; a run folder with the same fingerprint resumes.
 
@@ -468,6 +506,7 @@ def train(
     """
     from stagewise.agents import get_agent
     from stagewise.bench.runs import RunFolder, RunRecord, new_run_dir
+    from stagewise.core.safety_env import make_safe_env
 
     spec = problem_or_fail(problem)
     cfg = problem_config(spec, config, parse_overrides(ctx.args))
@@ -489,23 +528,40 @@ def train(
             f"{agent} trains whole epochs of steps_per_epoch={settings.steps_per_epoch}: "
             f"{planned} steps for --steps {settings.total_steps}"
         )
-    make_env(spec, cfg, agent_spec.action_mode).close()
-    run_dir = run_dir or Path("runs") / spec.slug / agent / f"seed{seed}"
+    probe = make_env(spec, cfg, agent_spec.action_mode)
+    if safety_layer:
+        probe = with_safety_layer(probe, projection_weight)
+    elif projection_weight:
+        note("--projection-weight is ignored without --safety-layer")
+    probe.close()
+    label = agent + SAFETY_SUFFIX if safety_layer else agent
+    run_dir = run_dir or Path("runs") / spec.slug / label / f"seed{seed}"
     if new:
         run_dir = new_run_dir(run_dir)
+    method_config = dataclasses.asdict(settings)
+    if safety_layer:  # part of the fingerprint
+        method_config["safety_layer"] = {"projection_weight": projection_weight}
     record = RunRecord(
         problem=spec.slug,
         method=agent,
         kind="agent",
         seed=seed,
         config=cfg.model_dump(),
-        method_config=dataclasses.asdict(settings),
+        method_config=method_config,
         action_mode=agent_spec.action_mode,
     )
     # a partial, not a lambda: agents may train in spawned processes (DAH-DDPG restarts)
     env_fn = functools.partial(
         gym.make, spec.env_id, config=cfg, action_mode=agent_spec.action_mode
     )
+    if safety_layer:
+        env_fn = functools.partial(
+            make_safe_env,
+            spec.env_id,
+            projection_weight,
+            config=cfg,
+            action_mode=agent_spec.action_mode,
+        )
     start = time.perf_counter()
     try:
         with RunFolder(run_dir, record) as run:
@@ -513,7 +569,7 @@ def train(
                 console.print(f"resuming {run_dir} (same fingerprint)")
             # agents with restarts (DAH-DDPG) train total_steps once per restart
             total = (planned or settings.total_steps) * getattr(settings, "restarts", 1)
-            with progress_bar(f"train {agent} on {spec.slug}", total) as advance:
+            with progress_bar(f"train {label} on {spec.slug}", total) as advance:
                 agent_spec.train(env_fn, settings, run_dir, progress=advance)
     except RunFileError as err:
         fail(str(err))

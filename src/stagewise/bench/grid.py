@@ -51,6 +51,7 @@ from stagewise.bench.runs import RunRecord, check_run_folder
 from stagewise.core.config import ConfigError, read_config_file
 from stagewise.core.files import RunFileError, read_json, write_json_atomic
 from stagewise.core.registry import get_problem
+from stagewise.core.safety_env import SAFETY_SUFFIX
 
 EDITED_GRID_HINT = "restore the grid, or give the edited grid another experiment name"
 
@@ -89,6 +90,22 @@ class AgentEntry(_Strict):
     name: str = Field(description="agent name")
     steps: int | None = Field(None, ge=1, description="training steps (agent default if unset)")
     hp: dict[str, Any] = Field(default_factory=dict, description="hyper-parameter overrides")
+    safety_layer: bool = Field(
+        False, description="step through the problem's safety layer (label <name>+safety)"
+    )
+    projection_weight: float = Field(
+        0.0, ge=0, description="with safety_layer: weight of the projection distance in reward"
+    )
+
+    @property
+    def label(self) -> str:
+        """The method's name in run folders and the report."""
+        return self.name + SAFETY_SUFFIX if self.safety_layer else self.name
+
+    @property
+    def layer_options(self) -> dict[str, Any] | None:
+        """The safety layer's options (part of the run fingerprint), or ``None``."""
+        return {"projection_weight": self.projection_weight} if self.safety_layer else None
 
 
 class EvaluationSpec(_Strict):
@@ -172,6 +189,13 @@ def _check_names(grid: Grid, origin: str) -> None:
     unknown_agents += [name for p in grid.problems for name in p.hp if name not in AGENTS]
     if unknown_agents:
         raise ConfigError([f"unknown agent(s) {unknown_agents}; have {sorted(AGENTS)}"], origin)
+    labels = [a.label for a in grid.agents]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise ConfigError(
+            [f"agents {twice} appear twice: one entry per agent, with and without safety_layer"],
+            origin,
+        )
     cases = [p.case for p in grid.problems]
     repeated = sorted({c for c in cases if cases.count(c) > 1})
     if repeated:
@@ -226,25 +250,33 @@ def _agent_jobs(
     config: dict[str, Any],
 ) -> list[tuple[Path, RunRecord, Job]]:
     from stagewise.agents import get_agent
+    from stagewise.core.safety import problems_with_rows
 
     evaluation = grid.evaluation.model_dump()
     mode = get_agent(agent.name).action_mode
+    reason = None
     if mode not in modes:
-        run_dir = root / grid.experiment / problem.case / agent.name
         reason = f"{agent.name} needs {mode} actions; {common['problem']} offers {', '.join(modes)}"
-        kwargs = {**common, "agent": agent.name, "reason": reason, "run_dir": str(run_dir)}
-        record = method_record(common["problem"], config, agent.name, "unsupported")
+    elif agent.safety_layer and common["problem"] not in problems_with_rows():
+        reason = f"{common['problem']} has no safety-layer rows yet"
+    if reason is not None:
+        run_dir = root / grid.experiment / problem.case / agent.label
+        kwargs = {**common, "agent": agent.label, "reason": reason, "run_dir": str(run_dir)}
+        record = method_record(common["problem"], config, agent.label, "unsupported")
         job = Job(record_unsupported, kwargs | {"evaluation": evaluation}, str(run_dir.name))
         return [(run_dir, record, job)]
     jobs = []
     for seed in grid.seeds:
         values = _agent_values(problem, agent, seed, grid.max_steps, config)
         settings = _within_budget(agent.name, values)
-        record = agent_record(common["problem"], config, agent.name, seed, settings)
-        run_dir = root / grid.experiment / problem.case / agent.name / f"seed{seed}"
+        layer = agent.layer_options
+        record = agent_record(common["problem"], config, agent.name, seed, settings, layer)
+        run_dir = root / grid.experiment / problem.case / agent.label / f"seed{seed}"
         kwargs = {**common, "agent": agent.name, "settings": values, "seed": seed}
         kwargs |= {"run_dir": str(run_dir), "evaluation": evaluation}
-        label = f"{problem.case}/{agent.name}/seed{seed}"
+        if layer is not None:
+            kwargs["safety_layer"] = layer
+        label = f"{problem.case}/{agent.label}/seed{seed}"
         jobs.append((run_dir, record, Job(train_and_evaluate, kwargs, label)))
     return jobs
 

@@ -24,6 +24,7 @@ from stagewise.core.config import load_config
 from stagewise.core.files import write_json_atomic
 from stagewise.core.policy import evaluate
 from stagewise.core.registry import get_problem, load_object
+from stagewise.core.safety_env import SAFETY_SUFFIX, make_safe_env
 
 EVALUATION = "evaluation.json"
 FAILED = "failed.json"
@@ -35,18 +36,27 @@ def problem_config(problem: str, config: dict[str, Any] | str | None) -> Any:
 
 
 def agent_record(
-    problem: str, config: dict[str, Any], agent: str, seed: int, settings: Any
+    problem: str,
+    config: dict[str, Any],
+    agent: str,
+    seed: int,
+    settings: Any,
+    safety_layer: dict[str, Any] | None = None,
 ) -> RunRecord:
-    """The fingerprint of an agent run."""
+    """The fingerprint of an agent run (``safety_layer``: the layer's options, if the run
+    steps through it)."""
     from stagewise.agents import get_agent
 
+    method_config = dataclasses.asdict(settings)
+    if safety_layer is not None:
+        method_config["safety_layer"] = dict(safety_layer)
     return RunRecord(
         problem=problem,
         method=agent,
         kind="agent",
         seed=seed,
         config=config,
-        method_config=dataclasses.asdict(settings),
+        method_config=method_config,
         action_mode=get_agent(agent).action_mode,
     )
 
@@ -98,9 +108,12 @@ def train_and_evaluate(
     seed: int,
     run_dir: str,
     evaluation: dict[str, int],
+    safety_layer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``agent`` with ``settings`` on ``problem`` (resuming a run with the same
-    fingerprint), then evaluate it; the run folder is locked throughout."""
+    fingerprint), then evaluate it; the run folder is locked throughout. With
+    ``safety_layer`` (``{"projection_weight": w}``) the agent trains and is evaluated
+    through the problem's safety layer, and its method is ``<agent>+safety``."""
     import torch
 
     from stagewise.agents import get_agent
@@ -110,14 +123,19 @@ def train_and_evaluate(
     agent_spec = get_agent(agent)
     cfg = problem_config(problem, config)
     agent_cfg = agent_spec.settings(settings)
-    record = agent_record(problem, cfg.model_dump(), agent, seed, agent_cfg)
+    record = agent_record(problem, cfg.model_dump(), agent, seed, agent_cfg, safety_layer)
     mode = agent_spec.action_mode
     env_fn = functools.partial(gym.make, spec.env_id, config=cfg, action_mode=mode)
+    method = agent
+    if safety_layer is not None:
+        weight = safety_layer["projection_weight"]
+        env_fn = functools.partial(make_safe_env, spec.env_id, weight, config=cfg, action_mode=mode)
+        method = agent + SAFETY_SUFFIX
     with RunFolder(run_dir, record):
         wall, cpu = time.perf_counter(), time.process_time()
         policy = agent_spec.train(env_fn, agent_cfg, Path(run_dir))
         train_seconds, train_cpu = time.perf_counter() - wall, time.process_time() - cpu
-        head = {"problem": problem, "case": case, "method": agent, "kind": "agent", "seed": seed}
+        head = {"problem": problem, "case": case, "method": method, "kind": "agent", "seed": seed}
         summary = _evaluated(head, policy, env_fn(), evaluation)
         curve = training_curve(Path(run_dir) / "progress.csv")
         final_reward, final_cost = curve.final() if curve else (float("nan"), float("nan"))

@@ -204,6 +204,32 @@ class ConstrainedEnv(gym.Env[np.ndarray, Any]):
         obs = self.dynamics.observe(tr.state)[0]
         return obs, _first(tr.reward), bool(_first(tr.terminated)), False, info
 
+    @property
+    def batch_state(self) -> State | None:
+        """The current state as a batch of one (``None`` before ``reset``)."""
+        return self._state
+
+    def step_decision(
+        self, decision: Decision, action_excess: float = 0.0
+    ) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
+        """``step`` with a physical decision ``{name: [1, *shape]}`` instead of an action
+        (a safety layer's projected decision); ``action_excess`` is charged to
+        ``"action_range"``."""
+        if self._state is None:
+            raise RuntimeError(f"{self.problem_id}: call reset() before step()")
+        tr = self.dynamics.transition(self._state, decision, self.np_random)
+        self._state = tr.state
+        costs = {name: _first(v) for name, v in tr.costs.items()}
+        costs[ACTION_RANGE] = float(action_excess)
+        info = {
+            "cost": float(sum(costs.values())),
+            "costs": costs,
+            "reward_terms": {name: _first(v) for name, v in tr.reward_terms.items()},
+            **self._state_info(tr.state),
+        }
+        obs = self.dynamics.observe(tr.state)[0]
+        return obs, _first(tr.reward), bool(tr.terminated[0]), False, info
+
     @classmethod
     def make_vector(
         cls, num_envs: int, config: Any = None, action_mode: ActionMode = "box", **overrides: Any
@@ -259,6 +285,21 @@ class ConstrainedVectorEnv(VectorEnv):
             actions, self.action_mode, self.num_envs, self.template.problem_id
         )
         decision = self.codec.decode_batch(clipped, self.action_mode)
+        return self.step_decision(decision, excess)
+
+    @property
+    def batch_state(self) -> State | None:
+        """The current states ``[num_envs, ...]`` (``None`` before ``reset``)."""
+        return self._state
+
+    def step_decision(
+        self, decision: Decision, excess: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+        """``step`` with physical decisions ``{name: [num_envs, *shape]}`` instead of
+        actions (a safety layer's projection); ``excess`` ``[num_envs]`` is charged to
+        ``"action_range"``."""
+        if self._state is None:
+            raise RuntimeError(f"{self.template.problem_id}: call reset() before step()")
         tr = self.dynamics.transition(self._state, decision, self._rng)
         costs = {name: np.asarray(v, dtype=np.float64) for name, v in tr.costs.items()}
         costs[ACTION_RANGE] = excess

@@ -32,6 +32,9 @@ def make_vector_env(env_fn: Callable[[], gym.Env], num_envs: int) -> VectorEnv:
     if not isinstance(num_envs, int) or num_envs < 1:
         raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
     probe = env_fn()
+    native_vector = getattr(probe, "native_vector", None)  # a wrapper with its own batch
+    if native_vector is not None:
+        return native_vector(num_envs)
     native = native_template(probe)
     if native is not None:
         return ConstrainedVectorEnv(native, num_envs)
