@@ -141,3 +141,19 @@ def test_dual_by_supports_matches_a_numerical_minimization(seed):
     assert reference.fun >= np.sqrt(2 * DELTA * (q - 2 * r @ nu + nu @ s @ nu)) - nu @ c - 1e-9
     np.testing.assert_allclose(nu, reference.x, atol=1e-5)
     assert lam == pytest.approx(np.sqrt((q - 2 * r @ nu + nu @ s @ nu) / (2 * DELTA)))
+
+
+def test_a_step_whose_kl_is_nan_is_outside_the_trust_region():
+    from stagewise.agents.cpo import within_trust_region
+
+    assert within_trust_region(0.005, 0.01)
+    assert not within_trust_region(0.02, 0.01)
+    assert not within_trust_region(float("nan"), 0.01)  # `nan > 0.01` is False
+    assert not within_trust_region(float("inf"), 0.01)
+
+
+def test_non_finite_directions_are_detected():
+    from stagewise.agents.cpo import finite_directions
+
+    assert finite_directions(np.ones(3), np.zeros((2, 3)))
+    assert not finite_directions(np.ones(3), np.array([[0.0, np.nan, 1.0]]))

@@ -122,6 +122,20 @@ def _quad(q: float, r: np.ndarray, s: np.ndarray, nu: np.ndarray) -> float:
     return max(q - 2 * float(r @ nu) + float(nu @ s @ nu), 1e-16)
 
 
+def within_trust_region(kl: float, target_kl: float) -> bool:
+    """Whether a trial step's mean KL is finite and at most ``target_kl``.
+
+    A step so long that the policy's outputs overflow gives a NaN KL; ``NaN >
+    target_kl`` is false, so a test written that way would accept such a step.
+    """
+    return bool(np.isfinite(kl)) and kl <= target_kl
+
+
+def finite_directions(*arrays: np.ndarray) -> bool:
+    """Whether every gradient and natural-gradient direction of an update is finite."""
+    return all(bool(np.all(np.isfinite(a))) for a in arrays)
+
+
 def _solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
     """``matrix^-1 rhs``, or ``None`` for a (numerically) singular ``matrix``."""
     if np.linalg.cond(matrix) > 1e12:
@@ -187,33 +201,35 @@ class CPOUpdate(TrustRegionUpdate):
         g = flat_grad(reward_surrogate, self.params)
         b = torch.stack([flat_grad(cs, self.params) for cs in cost_surrogates])
         hinv = self.solve(self.fisher(batch), torch.cat([g.unsqueeze(0), b]))
-        hinv_g, hinv_b = hinv[0], hinv[1:]
-        x, recovery = cpo_step(
-            hinv_g.double().numpy(),
-            hinv_b.double().numpy(),
-            g.double().numpy(),
-            b.double().numpy(),
-            c,
-            self.cfg.target_kl,
-            self.cfg.recovery_radius,
-        )
+        hinv_g, hinv_b = hinv[0].double().numpy(), hinv[1:].double().numpy()
+        directions = (hinv_g, hinv_b, g.double().numpy(), b.double().numpy())
+        violations = {f"violation_{n}": float(v) for n, v in zip(self.costs.names, c, strict=True)}
+        skipped = {"step_fraction": 0.0, "kl": 0.0, "recovery": 0, "skipped": 1} | violations
+        if not finite_directions(*directions):
+            return skipped
+        x, recovery = cpo_step(*directions, c, self.cfg.target_kl, self.cfg.recovery_radius)
         allowed = torch.as_tensor(np.maximum(-c, 0.0), dtype=torch.float32)
         before = float(reward_surrogate.detach())
 
         def accept() -> bool:
-            if mean_kl(actor, batch.obs, old) > self.cfg.target_kl:
+            if not within_trust_region(float(mean_kl(actor, batch.obs, old)), self.cfg.target_kl):
                 return False
             ratio = self.ratio(batch)
             if torch.any((ratio.unsqueeze(-1) * cost_adv).mean(0) > allowed):
                 return False
             return recovery or float((ratio * adv).mean()) >= before
 
+        if not finite_directions(x):
+            return skipped
         fraction = self.try_step(torch.as_tensor(x, dtype=torch.float32), accept)
         with torch.no_grad():
             kl = float(mean_kl(actor, batch.obs, old))
-        logs = {"step_fraction": fraction, "kl": kl, "recovery": int(recovery)}
-        logs |= {f"violation_{n}": float(v) for n, v in zip(self.costs.names, c, strict=True)}
-        return logs
+        return {
+            "step_fraction": fraction,
+            "kl": kl,
+            "recovery": int(recovery),
+            "skipped": 0,
+        } | violations
 
 
 def train(
