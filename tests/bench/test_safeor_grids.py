@@ -75,7 +75,11 @@ def test_grid_and_cli_start_from_the_per_problem_agent_defaults(tmp_path: Path) 
     assert gtep["cost_limit"] == 1 and gtep["num_envs"] == 64
     jobs = grid_jobs(load_grid(GRIDS[1]), tmp_path)
     run = next(j for j in jobs if j.label == "gtep/ppo-lag/seed0")
-    assert run.kwargs["settings"]["cost_limit"] == 1 and run.kwargs["settings"]["num_envs"] == 64
+    # the grid's per-problem settings (the paper's 1000-step epochs) win over the defaults
+    assert run.kwargs["settings"]["cost_limit"] == 1 and run.kwargs["settings"]["num_envs"] == 10
+    assert run.kwargs["settings"]["steps_per_epoch"] == 1000
+    ddpg = next(j for j in jobs if j.label == "gtep/ddpg-lag/seed0")
+    assert ddpg.kwargs["settings"]["num_envs"] == 32  # no grid entry: the off-policy default
     rtn = next(j for j in jobs if j.label == "rtn/ppo-lag/seed0")
     assert "cost_limit" not in rtn.kwargs["settings"]  # the agent's own default, 25
     settings = _agent_settings(
