@@ -25,7 +25,7 @@ def incidence(arcs: list[tuple[str, str]], names: list[str], end: int) -> np.nda
 
 
 class BlendingDynamics(Dynamics):
-    """Batched transition of A.5.4 with the costs and rewards of A.5.5.
+    """Batched transition of A.5.5 with the costs of A.5.6 and the reward of A.5.7.
 
     State (physical): periods done ``t``; inventories of the source tanks ``I_s``
     ``[S]``, blenders ``I_j`` ``[J]`` and product tanks ``I_p`` ``[P]``; blender
@@ -176,7 +176,7 @@ class BlendingDynamics(Dynamics):
         return self.errors.forecast(self.published, state["log_error"], state["t"])
 
     def _bound_costs(self, new: np.ndarray) -> np.ndarray:
-        """A.5.5 bound costs ``[n, 3]`` (sources, blenders, products): ``lambda_B (lambda_0,B +
+        """A.5.6 bound costs ``[n, 3]`` (sources, blenders, products): ``lambda_B (lambda_0,B +
         violation)`` summed over the tanks whose new inventory ``[n, S + J + P]`` is outside
         their bounds."""
         k = self.k
@@ -237,14 +237,14 @@ class BlendingDynamics(Dynamics):
         elif repair == "disable":
             delta = delta * ~p_below
         I_p = np.minimum(np.maximum(stocked - delta, k.p_low), k.p_high)
-        # 5. Properties (A.5.4 step 5): what stays of the old content, at its property, mixed
-        # with the inflows at the sources' properties.
+        # 5. Properties (A.5.5, blender property updates): what stays of the old content, at
+        # its property, mixed with the inflows at the sources' properties.
         C = state["C"]
         kept = np.maximum(I_j - out_j, ZERO)
         carried = (f_sj @ k.sj_property).reshape(C.shape)
         blend = (C * kept[:, :, None] + carried) / np.maximum(kept + inflow, k.eps)[:, :, None]
         C_next = blend * (I_j_next >= k.eps)[:, :, None]
-        # 6. Property cost (A.5.5 C^Q): each (j, q, p) shipped outside the product's spec.
+        # 6. Property cost (A.5.6 C^Q): each (j, q, p) shipped outside the product's spec.
         # Shipments leave at the blender's property before this period's mixing.
         # As flat [n, A_jp * Q] arrays: matrix products with one-hot matrices are cheaper than
         # fancy indexing and boolean reductions over a batch.
@@ -280,7 +280,7 @@ class BlendingDynamics(Dynamics):
         )
 
     def _flow_cost(self, f_sj: np.ndarray, f_jp: np.ndarray) -> np.ndarray:
-        """A.5.5 pi^flow ``-(alpha Q_bin + beta Q_float)`` (0 without arc costs)."""
+        """A.5.7 pi^flow ``-(alpha Q_bin + beta Q_float)`` (0 without arc costs)."""
         k = self.k
         if not self.arc_costs:
             return np.zeros(f_sj.shape[0])
@@ -335,26 +335,26 @@ class BlendingDynamics(Dynamics):
 class BlendingEnv(ConstrainedEnv):
     """Multiperiod blending with property balances (SafeOR-Gym BlendingEnv, A.5).
 
-    **Decision** each period (``box`` mode, mapped affinely from [-1, 1]): flows
+    **Decision** each period (A.5.4; ``box`` mode, mapped affinely from [-1, 1]): flows
     ``flow_sj`` on the source->blender arcs and ``flow_jp`` on the blender->product
     arcs (``0..F^max``, F^max = total availability, 120 in the case study; the
     published action order), and the fractions ``buy`` of each source's
     availability tau0_st and ``sell`` of each product's demand limit delta0_pt.
 
-    **Dynamics** (A.5.4), in order: source tanks (a purchase overflowing the tank is
+    **Dynamics** (A.5.5), in order: source tanks (a purchase overflowing the tank is
     cut, a draw beyond the stock scaled (``prop``) or dropped (``disable``)); the
     in-out rule (a blender that receives ships nothing: its outflows are zeroed
     unless ``none``); blenders (a shipment beyond the stock scaled or dropped);
     product tanks (a sale beyond the stock cut or dropped); every inventory is
     then clipped into its bounds; blender properties mix by volume (bilinear).
 
-    **Costs** (A.5.5, per step): ``source_bound``, ``blender_bound``,
+    **Costs** (A.5.6, per step): ``source_bound``, ``blender_bound``,
     ``product_bound`` (``B (L0_pen + violation)`` per tank outside its bounds,
     assessed before the repair), ``in_out`` (``M`` per blender receiving and
     shipping), ``property`` (``Q`` per (blender, property, product) shipped
     outside the product's spec), and ``action_range``.
 
-    **Reward**: sales ``beta^d delta`` minus purchases ``beta^s tau`` minus
+    **Reward** (A.5.7): sales ``beta^d delta`` minus purchases ``beta^s tau`` minus
     ``alpha`` per arc used and ``beta`` per unit of flow.
 
     **Observation** (float32 in [0, 1]; order fixed: sources, blenders, products

@@ -7,7 +7,7 @@ purchases ``tau_st in [0, tau0_st]``, sales ``delta_pt in [0, delta0_pt]``, flow
 properties ``C_jqt in [0, max_s sigma_sq]``, binaries ``x_jt`` (blender j
 receives in t; otherwise it may ship) and ``y_jpt`` (arc j->p ships in t).
 Maximize ``sum_t beta^d delta - beta^s tau - alpha (arcs used) - beta (flows)``
-subject to (A.5.4):
+subject to (A.5.5):
 
 - source, blender and product balances, e.g. ``I^b_jt = I^b_j,t-1 + sum_s F^sj - sum_p F^jp``;
 - in-out rule: ``sum_s F^sj_jt <= b^ub_j x_jt``, ``sum_p F^jp_jt <= b^ub_j (1 - x_jt)``;

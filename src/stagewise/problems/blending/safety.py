@@ -1,4 +1,4 @@
-"""Blending step constraints for the safety layer (A.5.4-A.5.5), a small MILP.
+"""Blending step constraints for the safety layer (A.5.5-A.5.6), a small MILP.
 
 Columns: the purchases ``tau_s = buy_s tau^0_s`` ``[S]`` and sales ``delta_p = sell_p
 delta^0_p`` ``[P]`` in physical units (``tau^0``, ``delta^0`` the period's availability

@@ -19,7 +19,7 @@ ZERO, ONE = as_operand(0.0), as_operand(1.0)
 
 
 class InvMgmtDynamics(Dynamics):
-    """Batched transition of A.6.4 with the costs and rewards of A.6.5.
+    """Batched transition of A.6.5 with the costs of A.6.6 and the reward of A.6.7.
 
     State (physical): periods done ``t``; on-hand stock ``on_hand`` ``[N]`` of the stock
     nodes; ``pipeline`` ``[L, LTmax]`` (slot ``s`` arrives ``s`` periods after the next
@@ -51,7 +51,7 @@ class InvMgmtDynamics(Dynamics):
             [c.route_value("reordering_route_capacity", r) for r in self.routes]
         )
         # Internal transfers are revenue of the sender and cost of the receiver: they cancel,
-        # so only purchases from the raw suppliers are paid (A.6.5 Pi^rev - Pi^proc).
+        # so only purchases from the raw suppliers are paid (A.6.7 Pi^rev - Pi^proc).
         self.raw_price = np.array(
             [c.route_value("unit_price", r) if r[0] in c.suppliers else 0.0 for r in self.routes]
         )
@@ -289,21 +289,21 @@ class InvMgmtDynamics(Dynamics):
 class InvMgmtEnv(ConstrainedEnv):
     """Multi-echelon supply chain: retailer, distributors, producers (SafeOR-Gym InvMgmtEnv, A.6).
 
-    **Decision** each period: the reorder quantity ``order`` ``[L]`` on every route
+    **Decision** each period (A.6.4): the reorder quantity ``order`` ``[L]`` on every route
     ``(i, j)`` (units, ``0..Cap_l``; ``box`` mode, mapped affinely from [-1, 1]).
 
-    **Dynamics** (A.6.4), in order: the orders placed ``LT_l`` periods ago arrive;
+    **Dynamics** (A.6.5), in order: the orders placed ``LT_l`` periods ago arrive;
     the retailer sells ``S = min(I_retailer, D_{t-1} + B)`` from its opening stock
     (the demand of a period is served in the next one, as in the published model);
     each node ships its orders out of its stock (a producer consumes ``Q / eta``
     raw units), at most ``ship_fraction`` (0.5) of it, an excess cut pro rata; stock above the
     node's capacity is lost; orders enter the pipeline; ``B' = B + D_{t-1} - S``.
 
-    **Costs** (per step, ``phi`` = 10 per unit): ``shipment`` (units a node was asked
+    **Costs** (A.6.6, per step, ``phi`` = 10 per unit): ``shipment`` (units a node was asked
     to ship beyond ``ship_fraction`` of its stock, which keeps stock >= 0), ``on_hand``
     (units above a node's capacity) and ``action_range``.
 
-    **Reward** (A.6.5): ``15 S`` minus raw purchases, operating cost ``C^oper/eta``
+    **Reward** (A.6.7): ``15 S`` minus raw purchases, operating cost ``C^oper/eta``
     per unit shipped by a producer, holding of on-hand and in-transit stock and
     ``20 B'``. Internal transfer prices cancel.
 

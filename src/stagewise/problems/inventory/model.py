@@ -9,7 +9,7 @@ forecast). Variables: orders ``Q_lk`` in ``[0, Cap_l]``, stock ``I_nk`` in
     sum_k  p S_k - sum_l (c^raw_l + C^oper_l / eta_l) Q_lk
            - sum_n h_n I_nk - sum_l g_l P^inv_lk - b B_k
 
-subject to (A.6.4, with the published model's timing):
+subject to (A.6.5, with the published model's timing):
 
 - arrivals ``A_lk = Q_l,k-LT_l`` (or the state's pipeline slot ``k - start``);
 - stock: ``I_nk = I_n,k-1 + sum_{l into n} A_lk - sum_{l out of n} Q_lk / eta_n

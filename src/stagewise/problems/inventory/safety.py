@@ -1,4 +1,4 @@
-"""Inventory-management step constraints for the safety layer (A.6.4-A.6.5).
+"""Inventory-management step constraints for the safety layer (A.6.5-A.6.6).
 
 Columns: the orders ``x_l`` of the routes (``[L]``, ``[0, cap_l]``). For each stock
 node ``n`` the step ships ``c_n = sum_{l out of n} x_l / y_n`` (``y_n`` its production
