@@ -5,7 +5,13 @@ import json
 import pytest
 from pydantic import Field
 
-from stagewise.core.config import ConfigError, ProblemConfig, config_fields, load_config
+from stagewise.core.config import (
+    ConfigError,
+    ProblemConfig,
+    config_fields,
+    load_config,
+    unwrap_published,
+)
 
 
 class PlantConfig(ProblemConfig):
@@ -54,3 +60,11 @@ def test_config_fields_lists_defaults_and_descriptions() -> None:
     rows = {name: (default, doc) for name, _, default, doc in config_fields(PlantConfig)}
     assert rows["capacity"] == (10.0, "plant capacity (MW)")
     assert rows["demand"][0] == [1.0, 2.0]
+
+
+def test_unwrap_published_reads_through_the_wrapper_and_drops_ignored_keys() -> None:
+    published = {"env_init_cfgs": {"T": 6, "v": 0}, "action_sample_file": "a.json", "x": 1}
+    flat = unwrap_published(published, ("v", "action_sample_file"))
+    assert flat == {"T": 6, "x": 1}
+    assert unwrap_published({"T": 6, "v": 0}) == {"T": 6, "v": 0}  # a flat dict as it is
+    assert "env_init_cfgs" in published  # the input is left alone

@@ -76,6 +76,17 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def unwrap_published(data: dict[str, Any], ignored: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The fields of a published SafeOR-Gym file (``{"env_init_cfgs": {...}}``, the wrapper
+    read through) or of a flat dict, without the ``ignored`` keys (fields the published
+    code carries that no formula uses)."""
+    inner = data.get("env_init_cfgs")
+    flat = {**data, **inner} if isinstance(inner, dict) else dict(data)
+    for key in ("env_init_cfgs", *ignored):
+        flat.pop(key, None)
+    return flat
+
+
 def load_config(
     model: type[ConfigT],
     source: str | Path | dict[str, Any] | ProblemConfig | None = None,

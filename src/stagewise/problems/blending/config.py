@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from stagewise.core.config import unwrap_published
 from stagewise.core.uncertainty import UncertaintyFields
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -43,18 +44,10 @@ class Connections(BaseModel):
     blend_demand: dict[str, list[str]] = Field(description="products each blender feeds")
 
 
-def unwrap_published(data: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a published file (``{"env_init_cfgs": {...}}``) or of a flat dict."""
-    inner = data.get("env_init_cfgs")
-    flat = {**data, **inner} if isinstance(inner, dict) else dict(data)
-    flat.pop("env_init_cfgs", None)
-    return flat
-
-
 @cache
 def _shipped(instance: str) -> dict[str, Any]:
     name = INSTANCE_FILES.get(instance, INSTANCE_FILES["table1"])
-    return unwrap_published(json.loads((DATA_DIR / name).read_text(encoding="utf-8")))
+    return unwrap_published(json.loads((DATA_DIR / name).read_text(encoding="utf-8")), IGNORED)
 
 
 def read_connections(path: str) -> dict[str, Any]:
@@ -112,10 +105,8 @@ class BlendingConfig(UncertaintyFields):
     def _read_published_layout(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        given = unwrap_published(data)
+        given = unwrap_published(data, IGNORED)
         flat = {**_shipped(str(given.get("instance", "table1"))), **given}
-        for key in IGNORED:
-            flat.pop(key, None)
         path = flat.pop("connections_file", None)
         if "connections" not in given and path is not None:
             flat["connections"] = read_connections(str(path))

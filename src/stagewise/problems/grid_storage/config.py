@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from stagewise.core.config import unwrap_published
 from stagewise.core.uncertainty import UncertaintyFields
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -38,19 +39,9 @@ Signed = Annotated[float, Field(ge=-1e9, le=1e9)]
 Weight = Annotated[float, Field(ge=0, le=1e9)]
 
 
-def unwrap_published(data: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a published file (``{"env_init_cfgs": {...}}``) or of a flat dict."""
-    inner = data.get("env_init_cfgs")
-    flat = {**data, **inner} if isinstance(inner, dict) else dict(data)
-    flat.pop("env_init_cfgs", None)
-    for key in PUBLISHED_ONLY:
-        flat.pop(key, None)
-    return flat
-
-
 @cache
 def _shipped() -> dict[str, Any]:
-    return unwrap_published(json.loads(DEFAULT_FILE.read_text(encoding="utf-8")))
+    return unwrap_published(json.loads(DEFAULT_FILE.read_text(encoding="utf-8")), PUBLISHED_ONLY)
 
 
 def pair_key(key: str) -> tuple[int, int]:
@@ -121,7 +112,7 @@ class GridStorageConfig(UncertaintyFields):
     def _read_published_layout(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return {**_shipped(), **unwrap_published(data)}
+        return {**_shipped(), **unwrap_published(data, PUBLISHED_ONLY)}
 
     @model_validator(mode="after")
     def _consistent(self) -> GridStorageConfig:

@@ -19,11 +19,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from stagewise.core.config import unwrap_published
 from stagewise.core.uncertainty import UncertaintyFields
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_FILE = DATA_DIR / "gen_trans_config.json"
 NO_LINES_FILE = DATA_DIR / "gen_config.json"
+# Published keys no formula uses (a path to sampled actions of the published repository).
+IGNORED = ("action_sample_file",)
 
 Amount = Annotated[float, Field(ge=0, le=1e9)]
 Count = Annotated[int, Field(ge=0, le=10_000)]
@@ -37,18 +40,9 @@ class InstallCost(BaseModel):
     transmission: dict[str, Amount] = Field(description="cost of each line 'ra_rb'")
 
 
-def unwrap_published(data: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a published file (``{"env_init_cfgs": {...}}``) or of a flat dict."""
-    inner = data.get("env_init_cfgs")
-    flat = {**data, **inner} if isinstance(inner, dict) else dict(data)
-    flat.pop("env_init_cfgs", None)
-    flat.pop("action_sample_file", None)
-    return flat
-
-
 @cache
 def _shipped() -> dict[str, Any]:
-    return unwrap_published(json.loads(DEFAULT_FILE.read_text(encoding="utf-8")))
+    return unwrap_published(json.loads(DEFAULT_FILE.read_text(encoding="utf-8")), IGNORED)
 
 
 class GTEPConfig(UncertaintyFields):
@@ -90,7 +84,7 @@ class GTEPConfig(UncertaintyFields):
     def _read_published_layout(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        return {**_shipped(), **unwrap_published(data)}
+        return {**_shipped(), **unwrap_published(data, IGNORED)}
 
     @model_validator(mode="after")
     def _consistent_names(self) -> GTEPConfig:

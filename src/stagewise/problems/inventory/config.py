@@ -32,6 +32,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from stagewise.core.config import unwrap_published
 from stagewise.core.uncertainty import UncertaintyFields
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -71,17 +72,9 @@ def route_key(route: Route) -> str:
     return f"({route[0]},{route[1]})"
 
 
-def unwrap_published(data: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a published file (``{"env_init_cfgs": {...}}``) or of a flat dict."""
-    inner = data.get("env_init_cfgs")
-    flat = {**data, **inner} if isinstance(inner, dict) else dict(data)
-    flat.pop("env_init_cfgs", None)
-    return flat
-
-
 @cache
 def _shipped() -> dict[str, Any]:
-    return unwrap_published(json.loads(DEFAULT_FILE.read_text(encoding="utf-8")))
+    return unwrap_published(json.loads(DEFAULT_FILE.read_text(encoding="utf-8")), PUBLISHED_ONLY)
 
 
 @cache
@@ -144,10 +137,7 @@ class InvMgmtConfig(UncertaintyFields):
     def _read_published_layout(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        flat = {**_shipped(), **unwrap_published(data)}
-        for key in PUBLISHED_ONLY:
-            flat.pop(key, None)
-        return flat
+        return {**_shipped(), **unwrap_published(data, PUBLISHED_ONLY)}
 
     @field_validator(
         "unit_price",
