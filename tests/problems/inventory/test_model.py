@@ -8,8 +8,8 @@ import pytest
 from stagewise.core.policy import run_episode
 from stagewise.core.solve import Solution, replay
 from stagewise.problems.inventory.model import (
-    MPCPolicy,
     PerfectInformationPolicy,
+    mpc_policy,
     optimal_policy,
     solve,
 )
@@ -56,7 +56,7 @@ def test_model_from_a_reached_state_has_the_remaining_value(solved: Solution) ->
 
 def test_mpc_on_the_published_sequence_attains_the_optimum(solved: Solution) -> None:
     env = gym.make("stagewise/InvMgmt-v0")
-    record = run_episode(MPCPolicy(), env, seed=0)
+    record = run_episode(mpc_policy(env), env, seed=0)
     assert record.cost == 0.0
     assert record.reward == pytest.approx(solved.objective, abs=1e-2)
 
@@ -70,7 +70,7 @@ def test_stochastic_demand_perfect_information_and_mpc() -> None:
     value = solve(env.unwrapped.config, demand_series=env.unwrapped.episode_demand()).objective
     assert oracle.cost == 0.0
     assert oracle.reward == pytest.approx(value, rel=1e-6)
-    mpc = run_episode(MPCPolicy(horizon=10), env, seed=5)
+    mpc = run_episode(mpc_policy(env, window=10), env, seed=5)
     assert mpc.cost == 0.0
     assert 0.9 * value < mpc.reward <= value + 1e-6
 

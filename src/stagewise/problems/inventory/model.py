@@ -215,34 +215,6 @@ class PerfectInformationPolicy:
         return self._plan.act(obs, info)
 
 
-class MPCPolicy:
-    """Rolling-horizon re-planning: each period, the LP from the observed state over the
-    next ``horizon`` periods on the demand forecast; the first period's orders are applied."""
-
-    def __init__(self, horizon: int | None = None, solver: str | None = None):
-        if horizon is not None and horizon < 1:
-            raise ValueError(f"horizon must be >= 1, got {horizon}")
-        self.horizon = horizon
-        self.solver = solver
-        self._env: gym.Env | None = None
-
-    def reset(self, env: gym.Env) -> None:
-        self._env = env
-
-    def act(self, obs: np.ndarray, info: dict[str, Any]) -> Any:
-        assert self._env is not None, "reset() first"
-        inner = self._env.unwrapped
-        state = info["state"]
-        plan = solve(
-            inner.config,
-            demand_series=state["demand_forecast"],
-            state=state,
-            horizon=self.horizon,
-            solver=self.solver,
-        ).plan
-        return inner.encode(plan[0])
-
-
 def mpc_policy(
     env: gym.Env, horizon: int | None = None, window: int | None = None
 ) -> core_mpc.MPCPolicy:
