@@ -50,3 +50,36 @@ def test_bad_use_is_named():
         wm.set_params(wm.cols(m.x, m.K), np.zeros(4))
     with pytest.raises(ValueError, match="planned periods"):
         wm.set_periods(5)
+
+
+def test_as_lp_solves_the_relaxation_and_the_next_solve_is_a_milp_again():
+    wm, m = stock_model(2)
+    d, x, s0 = wm.cols(m.d, m.K), wm.cols(m.x, m.K), wm.cols(m.s0, [None])
+    wm.set_params(s0, [0.0])
+    wm.set_params(d, [1.5, 0.0])
+    wm.set_periods(2)
+    _, sol, objective = wm.solve(as_lp=True)
+    assert np.allclose(sol[x], [1.5, 0.0]) and objective == pytest.approx(1.5)
+    assert wm.dual_bound == pytest.approx(1.5)
+    _, sol, objective = wm.solve()
+    assert np.allclose(sol[x], [2.0, 0.0]) and objective == pytest.approx(2.1)
+    # Integer columns fixed: the LP is the MILP.
+    wm.set_bounds(x, [2.0, 0.0], [2.0, 0.0])
+    _, sol, objective = wm.solve(as_lp=True)
+    assert objective == pytest.approx(2.1)
+
+
+def test_a_threads_option_survives_a_scheduler_started_by_another_highs():
+    import highspy
+
+    other = highspy.Highs()
+    other.setOptionValue("output_flag", False)
+    other.addVar(0.0, 1.0)
+    other.run()  # starts the process's scheduler with the default thread count
+    m = stock_model()[1]
+    wm = WindowModel(m, m.K, [m.s0, m.d], options={"threads": 1})
+    wm.set_params(wm.cols(m.s0, [None]), [0.0])
+    wm.set_params(wm.cols(m.d, m.K), [1.0, 1.0, 1.0, 1.0])
+    wm.set_periods(4)
+    assert wm.solve()[0] == "optimal"
+    assert other.run() == highspy.HighsStatus.kOk

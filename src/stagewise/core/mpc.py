@@ -161,6 +161,7 @@ class WindowModel:
         self._integer = integer.any()
         self._integer_cols = np.flatnonzero(integer)
         self._last_lower, self._last_upper = np.zeros(0), np.zeros(0)
+        self._relaxed = False
 
     def _successors(self, periods: Any) -> np.ndarray:
         """Column of the same variable one period later (``-1``: none or not per-period)."""
@@ -245,13 +246,22 @@ class WindowModel:
         self.row_period = np.append(self.row_period, np.full(len(rows), -1))
         self._all_rows = np.arange(len(self.row_lower), dtype=np.int32)
 
-    def solve(self) -> tuple[str, np.ndarray, float]:
+    def solve(self, as_lp: bool = False) -> tuple[str, np.ndarray, float]:
         """Solve with the current parameters, periods and costs: ``(status, x, objective)``,
         ``status`` ``"optimal"``, ``"time_limit"`` or the failure; the objective in the
-        model's sense (without the constants the compiler moved out)."""
+        model's sense (without the constants the compiler moved out).
+
+        ``as_lp``: integrality dropped, solved by simplex from the last LP's basis (the LP
+        relaxation; the same problem where :meth:`set_bounds` fixed every integer column,
+        without HiGHS's MIP set-up). The next solve without it restores integrality."""
         import highspy
 
         h = self._highs
+        if as_lp != self._relaxed and self._integer:
+            kind = highspy.HighsVarType.kContinuous if as_lp else highspy.HighsVarType.kInteger
+            cols = self._integer_cols.astype(np.int32)
+            h.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind))
+            self._relaxed = as_lp
         off = self.col_period >= self._active
         lower = np.where(self.is_param, self._values, np.where(off, 0.0, self.lower))
         upper = np.where(self.is_param, self._values, np.where(off, 0.0, self.upper))
@@ -263,7 +273,7 @@ class WindowModel:
         row_lower = np.where(free, -np.inf, self.row_lower)
         row_upper = np.where(free, np.inf, self.row_upper)
         h.changeRowsBounds(len(row_lower), self._all_rows, row_lower, row_upper)
-        if self._integer and self._previous is not None:
+        if self._integer and not as_lp and self._previous is not None:
             moved = np.where(self._next >= 0, self._next, self._all_cols)
             start = self._previous[moved] if self._new_step else self._previous
             start = np.clip(np.where(self.is_param, self._values, start), lower, upper)
@@ -273,7 +283,9 @@ class WindowModel:
             h.setSolution(solution)
         self._new_step = False
         started = time.perf_counter()
-        h.run()
+        if h.run() == highspy.HighsStatus.kError and self._threads_clash():
+            highspy.Highs.resetGlobalScheduler(True)
+            h.run()
         self.solve_time = time.perf_counter() - started
         status = h.getModelStatus()
         name = {
@@ -289,9 +301,21 @@ class WindowModel:
         info = h.getInfo()
         self.objective = self._sign * float(info.objective_function_value)
         self.dual_bound = (
-            self._sign * float(info.mip_dual_bound) if self._integer_now() else self.objective
+            self._sign * float(info.mip_dual_bound)
+            if self._integer_now() and not as_lp
+            else self.objective
         )
         return name, x, self.objective
+
+    def _threads_clash(self) -> bool:
+        """Whether the run failed because HiGHS's thread scheduler, shared by the process, was
+        started with another thread count than this model's ``threads`` option (a Highs of
+        default options ran first): the scheduler is then restarted, between runs."""
+        import highspy
+
+        threads = self._highs.getOptionValue("threads")
+        threads = threads[1] if isinstance(threads, tuple) else threads
+        return bool(threads) and self._highs.getModelStatus() == highspy.HighsModelStatus.kNotset
 
     def _integer_now(self) -> bool:
         """Whether the last solve had integer columns left free (a MIP, with a dual bound)."""
