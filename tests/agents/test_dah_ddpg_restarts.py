@@ -16,6 +16,7 @@ from stagewise.agents.dah_ddpg import (
     load_policy,
     train,
 )
+from stagewise.core.files import FolderBusyError, FolderLock
 from tests.agents.test_dah_ddpg import _assert_same, _parameters, _toy_config
 from tests.agents.toy_tasks import StopOrContinue
 
@@ -134,3 +135,11 @@ def test_bad_restart_settings_are_reported_together() -> None:
     message = str(err.value)
     for name in ("restarts must be >= 1", "restart_jobs must be >= 1", "selection_episodes"):
         assert name in message
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_restart_folder_held_by_another_trainer_is_refused(tmp_path: Path, jobs: int) -> None:
+    cfg = _restart_config(restarts=2, restart_jobs=jobs)
+    with FolderLock(tmp_path / "restart_1"), pytest.raises(FolderBusyError, match="restart_1"):
+        train(StopOrContinue, cfg, tmp_path)
+    assert not (tmp_path / "restart_1" / "progress.csv").exists()

@@ -62,12 +62,14 @@ from __future__ import annotations
 
 import copy
 import multiprocessing
+import os
 import pickle
 import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +94,8 @@ from stagewise.agents.common.logger import ProgressLogger
 from stagewise.agents.common.networks import mlp
 from stagewise.agents.common.replay import ReplayBatch, ReplayBuffer
 from stagewise.agents.common.seeding import seed_everything
-from stagewise.core.files import write_bytes_atomic, write_json_atomic
+from stagewise.core.files import locked, write_bytes_atomic, write_json_atomic
+from stagewise.core.processes import die_with_parent
 
 POLICY_FILE = "policy.pt"
 CONFIG_FILE = "agent_config.json"
@@ -848,7 +851,7 @@ def train_restarts(
         _train_in_processes(env_fn, configs, dirs, jobs, progress)
     else:
         for run_cfg, path in zip(configs, dirs, strict=True):
-            _train_run(env_fn, run_cfg, path, progress)
+            _train_restart(env_fn, run_cfg, path, progress)
     torch.set_num_threads(cfg.torch_threads)
     env = env_fn()
     scores = []
@@ -877,9 +880,21 @@ def _train_in_processes(
     jobs: int,
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Train the restarts ``jobs`` at a time in spawned processes; relay their progress."""
+    """Train the restarts ``jobs`` at a time in spawned processes; relay their progress.
+
+    The workers and the queue's manager process die with this process (``kill -9``
+    included), so no orphan keeps training into a ``restart_<i>/`` that a resume reopens.
+    """
     context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=context) as pool:
+    parent = (os.getpid(),)
+    manager = SyncManager(ctx=context)
+    manager.start(die_with_parent, parent)
+    with (
+        manager,
+        ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=die_with_parent, initargs=parent
+        ) as pool,
+    ):
         # episode lengths cross processes only when someone reports them
         steps = manager.Queue() if progress is not None else None
         futures = [
@@ -907,7 +922,18 @@ def _train_restart_process(
     env_fn: Callable[[], gym.Env], cfg: DAHDDPGConfig, run_dir: Path, steps: Any | None
 ) -> None:
     """One restart in a worker process; its episode lengths go to the ``steps`` queue."""
-    _train_run(env_fn, cfg, run_dir, None if steps is None else steps.put)
+    _train_restart(env_fn, cfg, run_dir, None if steps is None else steps.put)
+
+
+def _train_restart(
+    env_fn: Callable[[], gym.Env],
+    cfg: DAHDDPGConfig,
+    run_dir: Path,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """One restart, holding the lock of its folder while it trains."""
+    with locked(run_dir, purpose="DAH-DDPG restart"):
+        _train_run(env_fn, cfg, run_dir, progress)
 
 
 def _relay(steps: Any | None, progress: Callable[[int], None] | None) -> None:
