@@ -164,3 +164,23 @@ def test_policy_options_reach_the_policies_that_take_them() -> None:
         "evaluate", "inventory", "--policy", "mpc", "--window", "3", "--episodes", "1", "--no-gap"
     )
     assert code == 0 and "ignored" not in output and "│ mpc" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["capacity-expansion", "--episodes", "abc"], "option --episodes = 'abc' must be int"),
+        (["copper-blending", "--repeats", "abc"], "option --repeats = 'abc' must be int"),
+        (["copper-blending", "--scales", "5"], "option --scales = 5 must be str or None"),
+        (["capacity-expansion", "--episode", "9"], "no option(s) --episode; its options are"),
+        (["capacity-expansion", "--episodes", "1"], "episodes must be >= 2"),
+        (["capacity-expansion", "--dqn-episodes", "0"], "dqn_episodes must be >= 1"),
+        (["copper-blending", "--repeats", "0"], "repeats must be >= 1"),
+    ],
+)
+def test_every_reproduce_option_error_is_one_line_naming_the_option(
+    tmp_path: Path, args: list[str], named: str
+) -> None:
+    code, output = cli("reproduce", *args, "--out", tmp_path)
+    assert code == 2 and named in error_line(output)
+    assert not any(tmp_path.iterdir()), "nothing runs before the options are checked"

@@ -274,6 +274,10 @@ def reproduce(
         raise ValueError(
             f"unknown option(s) {sorted(unknown)}; use cells, episodes, seed, dqn_episodes"
         )
+    if episodes < 2:
+        raise ValueError(f"episodes must be >= 2 (a standard error needs two), got {episodes}")
+    if dqn_episodes is not None and dqn_episodes < 1:
+        raise ValueError(f"dqn_episodes must be >= 1, got {dqn_episodes}")
     out.mkdir(parents=True, exist_ok=True)
     results = [
         run_cell(c, out, episodes, seed, progress_bar, dqn_episodes) for c in select_cells(cells)
