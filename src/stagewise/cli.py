@@ -151,7 +151,7 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[..., None]]:
         task = bar.add_task(description, total=total)
 
         def advance(n: int = 1, label: str | None = None) -> None:
-            # a run may finish its last episode past the budget: the bar grows, never overflows
+            # a total that falls short makes the bar grow, never overflow
             done = bar.tasks[task].completed + n
             total = max(done, bar.tasks[task].total or 0)
             bar.update(task, completed=done, total=total, description=label or description)
@@ -530,6 +530,12 @@ def train(
             f"{agent} trains whole epochs of steps_per_epoch={settings.steps_per_epoch}: "
             f"{planned} steps for --steps {settings.total_steps}"
         )
+    restarts = getattr(settings, "restarts", 1)
+    if restarts > 1:
+        note(
+            f"{agent} trains each of its restarts={restarts} for --steps "
+            f"{settings.total_steps}: {restarts * settings.total_steps} steps in all"
+        )
     probe = make_env(spec, cfg, agent_spec.action_mode)
     if safety_layer:
         probe = with_safety_layer(probe, projection_weight)
@@ -569,8 +575,7 @@ def train(
         with RunFolder(run_dir, record) as run:
             if run.resumed:
                 console.print(f"resuming {run_dir} (same fingerprint)")
-            # agents with restarts (DAH-DDPG) train total_steps once per restart
-            total = (planned or settings.total_steps) * getattr(settings, "restarts", 1)
+            total = (planned or settings.total_steps) * restarts
             with progress_bar(f"train {label} on {spec.slug}", total) as advance:
                 agent_spec.train(env_fn, settings, run_dir, progress=advance)
     except RunFileError as err:

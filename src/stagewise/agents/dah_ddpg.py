@@ -114,7 +114,8 @@ class DAHDDPGConfig:
     """Hyper-parameters of DAH-DDPG (Algorithm 1's inputs; defaults tuned on copper blending)."""
 
     total_steps: int = 30_000
-    """environment steps to train for, guided episodes included (the last episode completes)"""
+    """environment steps to train for, exactly, guided episodes included (the episode in
+    progress at the limit is cut there); each restart trains this many"""
     seed: int = 0
     """seed of every generator (network init, exploration, replay sampling, episodes)"""
     gamma: float = 1.0
@@ -516,12 +517,17 @@ def _episode(
     buffer: ReplayBuffer,
     rng: np.random.Generator,
     choose: Callable[[np.ndarray, int], tuple[bool, np.ndarray]],
+    steps_left: int,
     after_step: Callable[[], None] | None = None,
-) -> tuple[float, int]:
-    """Play one episode with ``choose(obs, stage)``, storing every transition (Eq. 17)."""
+) -> tuple[float | None, int]:
+    """Play one episode with ``choose(obs, stage)``, storing every transition (Eq. 17).
+
+    Returns the episode's return (None if it was cut after ``steps_left`` steps, the
+    rest of the training budget) and its number of steps.
+    """
     obs, _ = env.reset(seed=int(rng.integers(2**63 - 1)))
     total, stage, done = 0.0, 0, False
-    while not done:
+    while not done and stage < steps_left:
         stage += 1
         stop, params = choose(obs, stage)
         next_obs, reward, terminated, truncated, info = env.step(env_action(stop, params))
@@ -530,7 +536,7 @@ def _episode(
         obs, done, total = next_obs, terminated or truncated, total + float(reward)
         if after_step is not None:
             after_step()
-    return total, stage
+    return (total if done else None), stage
 
 
 def greedy_evaluation(
@@ -663,9 +669,14 @@ def _preload_guided(
             break
         stages = int(rng.integers(2, 4))
         total, length = _episode(
-            env, buffer, rng, lambda _o, n, k=stages: _guided(n, k, rng, n_params)
+            env,
+            buffer,
+            rng,
+            lambda _o, n, k=stages: _guided(n, k, rng, n_params),
+            cfg.total_steps - c.global_step,
         )
-        returns.append(total)
+        if total is not None:
+            returns.append(total)
         c.global_step += length
         if progress is not None:
             progress(length)
@@ -703,9 +714,11 @@ def _training_episode(
         buffer,
         rng,
         lambda obs, n: _explore(obs, n, learner, rng, cfg, n_params, epsilon),
+        cfg.total_steps - c.global_step,
         after_step,
     )
-    c.returns.append(total)
+    if total is not None:
+        c.returns.append(total)
     return length
 
 
