@@ -164,3 +164,46 @@ def test_policy_options_reach_the_policies_that_take_them() -> None:
         "evaluate", "inventory", "--policy", "mpc", "--window", "3", "--episodes", "1", "--no-gap"
     )
     assert code == 0 and "ignored" not in output and "│ mpc" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["capacity-expansion", "--episodes", "abc"], "option --episodes = 'abc' must be int"),
+        (["copper-blending", "--repeats", "abc"], "option --repeats = 'abc' must be int"),
+        (["copper-blending", "--scales", "5"], "option --scales = 5 must be str or None"),
+        (["capacity-expansion", "--episode", "9"], "no option(s) --episode; its options are"),
+        (["capacity-expansion", "--episodes", "1"], "episodes must be >= 2"),
+        (["capacity-expansion", "--dqn-episodes", "0"], "dqn_episodes must be >= 1"),
+        (["copper-blending", "--repeats", "0"], "repeats must be >= 1"),
+    ],
+)
+def test_every_reproduce_option_error_is_one_line_naming_the_option(
+    tmp_path: Path, args: list[str], named: str
+) -> None:
+    code, output = cli("reproduce", *args, "--out", tmp_path)
+    assert code == 2 and named in error_line(output)
+    assert not any(tmp_path.iterdir()), "nothing runs before the options are checked"
+
+
+def test_dqn_meets_an_odd_budget_exactly(tmp_path: Path) -> None:
+    code, output = cli(
+        "train", "capacity-expansion", "--T", "2", "--K", "1", "--agent", "dqn",
+        "--steps", "1001", "--run-dir", tmp_path,
+    )  # fmt: skip
+    assert code == 0 and "1001/1001" in output, output
+    assert (tmp_path / "progress.csv").read_text().splitlines()[-1].startswith("1001,")
+
+
+def test_dah_ddpg_says_each_restart_trains_the_budget_and_its_bar_totals_all(
+    tmp_path: Path,
+) -> None:
+    hp = ["guided_episodes=2", "critic_warmup=0", "batch_size=4", "hidden_sizes=[4]"]
+    hp += ["eval_interval=10", "eval_episodes=1", "selection_episodes=1", "restart_jobs=1"]
+    code, output = cli(
+        "train", "copper-blending", "--agent", "dah-ddpg", "--steps", "21",
+        *[a for item in hp for a in ("--hp", item)], "--run-dir", tmp_path,
+    )  # fmt: skip
+    assert code == 0, output
+    assert "note: dah-ddpg trains each of its restarts=2 for --steps 21: 42 steps in all" in output
+    assert "42/42" in output

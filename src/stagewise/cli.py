@@ -12,6 +12,7 @@ import functools
 import inspect
 import sys
 import time
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +42,7 @@ from stagewise.core.files import RunFileError, write_json_atomic
 from stagewise.core.policy import Evaluation, RandomPolicy, evaluate
 from stagewise.core.registry import ProblemSpec, get_problem, load_object
 from stagewise.core.safety_env import SAFETY_SUFFIX
+from stagewise.core.typed import typed
 
 app = typer.Typer(
     help="stagewise: OR problems as constrained environments, their optima, and RL agents.",
@@ -149,7 +151,7 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[..., None]]:
         task = bar.add_task(description, total=total)
 
         def advance(n: int = 1, label: str | None = None) -> None:
-            # a run may finish its last episode past the budget: the bar grows, never overflows
+            # a total that falls short makes the bar grow, never overflow
             done = bar.tasks[task].completed + n
             total = max(done, bar.tasks[task].total or 0)
             bar.update(task, completed=done, total=total, description=label or description)
@@ -528,6 +530,12 @@ def train(
             f"{agent} trains whole epochs of steps_per_epoch={settings.steps_per_epoch}: "
             f"{planned} steps for --steps {settings.total_steps}"
         )
+    restarts = getattr(settings, "restarts", 1)
+    if restarts > 1:
+        note(
+            f"{agent} trains each of its restarts={restarts} for --steps "
+            f"{settings.total_steps}: {restarts * settings.total_steps} steps in all"
+        )
     probe = make_env(spec, cfg, agent_spec.action_mode)
     if safety_layer:
         probe = with_safety_layer(probe, projection_weight)
@@ -567,8 +575,7 @@ def train(
         with RunFolder(run_dir, record) as run:
             if run.resumed:
                 console.print(f"resuming {run_dir} (same fingerprint)")
-            # agents with restarts (DAH-DDPG) train total_steps once per restart
-            total = (planned or settings.total_steps) * getattr(settings, "restarts", 1)
+            total = (planned or settings.total_steps) * restarts
             with progress_bar(f"train {label} on {spec.slug}", total) as advance:
                 agent_spec.train(env_fn, settings, run_dir, progress=advance)
     except RunFileError as err:
@@ -746,16 +753,40 @@ def reproduce(
     spec = problem_or_fail(problem)
     if spec.reproduce is None:
         fail(f"{spec.slug} has no reproduction")
-    options = parse_overrides(ctx.args)
+    entry = load_object(spec.reproduce)
+    options = _reproduce_options(spec.slug, entry, parse_overrides(ctx.args))
     for line in spec.reproduce_help.splitlines():
         if line.strip().startswith("time:"):
             note(line.strip().removeprefix("time: ") + " (see stagewise reproduce --help)")
     try:
-        load_object(spec.reproduce)(
-            out / spec.slug, console=console, progress_bar=progress_bar, **options
-        )
+        entry(out / spec.slug, console=console, progress_bar=progress_bar, **options)
     except (ValueError, ConfigError, JobError) as err:
         fail(str(err))
+
+
+def _reproduce_options(
+    slug: str, entry: Callable[..., Any], options: dict[str, Any]
+) -> dict[str, Any]:
+    """``options`` checked against the reproduction's keyword parameters (those with a
+    default) and their types: an unknown option or a wrongly typed value is one
+    ``error:`` line naming the option, as ``train --hp`` does for agent settings."""
+    parameters = inspect.signature(entry).parameters.values()
+    known = [p.name for p in parameters if p.default is not inspect.Parameter.empty]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        fail(
+            f"reproduce {slug} has no option(s) {', '.join('--' + n for n in unknown)}; "
+            f"its options are {', '.join('--' + n for n in known)}"
+        )
+    hints = typing.get_type_hints(entry)
+    try:
+        return {
+            name: typed(f"reproduce {slug}: option --{name}", value, hints[name])
+            for name, value in options.items()
+        }
+    except ValueError as err:
+        fail(str(err))
+        raise
 
 
 def main() -> None:

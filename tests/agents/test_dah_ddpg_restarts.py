@@ -16,6 +16,7 @@ from stagewise.agents.dah_ddpg import (
     load_policy,
     train,
 )
+from stagewise.core.files import FolderBusyError, FolderLock
 from tests.agents.test_dah_ddpg import _assert_same, _parameters, _toy_config
 from tests.agents.toy_tasks import StopOrContinue
 
@@ -105,17 +106,17 @@ def test_an_interrupted_multi_restart_run_resumes_to_the_same_choice(tmp_path: P
 def test_restarts_in_processes_match_sequential_restarts_and_report_progress(
     tmp_path: Path,
 ) -> None:
-    cfg = _restart_config(restarts=2)
+    cfg = _restart_config(restarts=2, total_steps=151)
     train(StopOrContinue, cfg, tmp_path / "sequential")
     reported: list[int] = []
-    parallel = _restart_config(restarts=2, restart_jobs=2)
+    parallel = _restart_config(restarts=2, restart_jobs=2, total_steps=151)
     train(StopOrContinue, parallel, tmp_path / "parallel", progress=reported.append)
     assert _summary(tmp_path / "parallel") == _summary(tmp_path / "sequential")
     _assert_same(
         _saved_actors(tmp_path / "parallel" / "policy.pt"),
         _saved_actors(tmp_path / "sequential" / "policy.pt"),
     )
-    assert sum(reported) >= 2 * cfg.total_steps
+    assert sum(reported) == 2 * cfg.total_steps
 
 
 def test_an_env_fn_that_cannot_be_pickled_trains_the_restarts_one_after_another(
@@ -134,3 +135,11 @@ def test_bad_restart_settings_are_reported_together() -> None:
     message = str(err.value)
     for name in ("restarts must be >= 1", "restart_jobs must be >= 1", "selection_episodes"):
         assert name in message
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_restart_folder_held_by_another_trainer_is_refused(tmp_path: Path, jobs: int) -> None:
+    cfg = _restart_config(restarts=2, restart_jobs=jobs)
+    with FolderLock(tmp_path / "restart_1"), pytest.raises(FolderBusyError, match="restart_1"):
+        train(StopOrContinue, cfg, tmp_path)
+    assert not (tmp_path / "restart_1" / "progress.csv").exists()

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from stagewise.bench.capacity_expansion import reproduce
+from stagewise.bench.capacity_expansion import Cell, reproduce
+from stagewise.bench.compare import gap_percent
 from stagewise.bench.demo import run_demo
+from stagewise.problems.capacity_expansion.config import CapacityExpansionConfig
 
 
 @contextmanager
@@ -39,3 +41,9 @@ def test_reproduction_writes_table_thresholds_and_figures(tmp_path: Path) -> Non
     assert "Eq.8 K=1 T=2" in table and "7.38" in table
     assert "0.10959" in (tmp_path / "thresholds.md").read_text()
     assert (tmp_path / "dqn_training.png").exists()
+
+
+def test_the_table_gap_is_compare_gap_percent_of_the_sampled_means() -> None:
+    cell = Cell("c", CapacityExpansionConfig(), paper=0.0, dp_value=80.0)
+    cell.dp_mc, cell.dqn_mc, cell.paired_gap = 50.0, 45.0, -5.0
+    assert cell.row()["DQN gap to DP %"] == gap_percent(50.0, 45.0) == 10.0

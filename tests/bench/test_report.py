@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
+from stagewise.bench.figures import plot_costs
 from stagewise.bench.report import fmt, write_report
 
 EVALUATION = {"episodes": 10, "seed": 100}
@@ -119,3 +122,15 @@ def test_the_perfect_information_bound_is_the_reference_where_a_case_has_it(fold
     crpo = next(r for r in rows if r["method"] == "crpo")
     assert crpo["gap reference"] == "clairvoyant"
     assert crpo["gap to optimum %"] == pytest.approx(100 * (290.5 - 250.0) / 250.0)
+
+
+def test_an_all_zero_cost_panel_says_so_on_a_linear_axis() -> None:
+    fig, (zero_ax, cost_ax) = plt.subplots(1, 2)
+    plot_costs(zero_ax, ["optimal", "ppo"], np.zeros(2))
+    plot_costs(cost_ax, ["optimal", "ppo"], np.array([0.0, 120.0]))
+    texts = [t.get_text() for t in zero_ax.texts]
+    low, high = zero_ax.get_ylim()
+    assert zero_ax.get_yscale() == "linear" and np.isfinite([low, high]).all() and low <= 0 < high
+    assert texts == ["every method: cost 0"] and list(zero_ax.get_yticks()) == []
+    assert cost_ax.get_yscale() == "symlog" and not cost_ax.texts
+    plt.close(fig)

@@ -13,14 +13,23 @@ from typer.testing import CliRunner
 
 from stagewise.agents import get_agent
 from stagewise.bench.grid import load_grid
-from tests.docs.pages import EXAMPLES
+from tests.docs.pages import BENCHMARKS, EXAMPLES
 
 GRIDS = sorted(EXAMPLES.glob("*.yaml"))
+SHIPPED_GRIDS = GRIDS + sorted(BENCHMARKS.glob("*.yaml"))
 
 
 def test_the_promised_examples_exist() -> None:
     names = {p.name for p in GRIDS}
     assert {"capacity_quick.yaml", "uc_gtep_quick.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", SHIPPED_GRIDS, ids=lambda p: p.stem)
+def test_every_shipped_grid_has_a_quick_profile(path: Path) -> None:
+    """``stagewise bench GRID --quick`` resolves for every grid (no job runs)."""
+    full, quick = load_grid(path), load_grid(path, "quick")
+    assert quick.experiment == f"{full.experiment}-quick"
+    assert {p.name for p in quick.problems} <= {p.name for p in full.problems}
 
 
 @pytest.mark.parametrize("path", GRIDS, ids=lambda p: p.stem)

@@ -73,7 +73,8 @@ def test_a_crafted_checkpoint_is_refused_on_resume(run: Path, tmp_path: Path) ->
 
 def test_missing_policy_is_named(run: Path) -> None:
     (run / "policy.pt").unlink()
-    assert "policy.pt is missing" in error_line(evaluate(run)[1])
+    code, output = evaluate(run)
+    assert code == 2 and "policy.pt is missing" in error_line(output)
 
 
 @pytest.mark.parametrize("name", ["policy.pt", "run.json"])

@@ -4,6 +4,8 @@ processes on one folder."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -77,6 +79,38 @@ def test_bench_killed_with_sigkill_takes_its_workers_along_and_resumes(tmp_path:
     assert again.wait(timeout=300) == 0
     assert json.loads((run / "evaluation.json").read_text())["episodes"] == 10
     assert progress_epochs(run) == list(range(1, 81))
+
+
+# a DAH-DDPG run of two restarts in two worker processes, long enough to be killed
+DAH_DDPG = [
+    "train",
+    "copper-blending",
+    "--agent",
+    "dah-ddpg",
+    "--steps",
+    "100000",
+    *("--hp", "restarts=2", "--hp", "restart_jobs=2", "--hp", "guided_episodes=4"),
+    *("--hp", "critic_warmup=0", "--hp", "batch_size=16", "--hp", "hidden_sizes=[8]"),
+    *("--hp", "eval_interval=20", "--hp", "eval_episodes=1"),
+]
+
+
+def test_dah_ddpg_killed_with_sigkill_takes_its_restart_workers_along(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    progress = [run / f"restart_{i}" / "progress.csv" for i in range(2)]
+    trainer = start(*DAH_DDPG, "--run-dir", run, cwd=tmp_path)
+    wait_for(lambda: all(p.exists() and p.stat().st_size for p in progress), "restart progress")
+    helpers = children(trainer.pid)
+    assert len(helpers) >= 3, "two restart workers and the manager of their progress queue"
+    kill9(trainer)
+    try:
+        wait_for(lambda: not any(alive(pid) for pid in helpers), "the helpers to exit", timeout=5)
+        sizes = [p.stat().st_size for p in progress]
+        time.sleep(1.0)
+        assert [p.stat().st_size for p in progress] == sizes, "nobody trains after the kill"
+    finally:  # a failure leaves no orphan behind
+        for pid in filter(alive, helpers):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_second_bench_on_a_held_experiment_names_the_holder(tmp_path: Path) -> None:

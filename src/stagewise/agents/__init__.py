@@ -8,12 +8,12 @@ Agents never import a problem: they see Gymnasium spaces and ``info["cost"]`` /
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from dataclasses import dataclass
 from typing import Any
 
 from stagewise.core.registry import load_object
+from stagewise.core.typed import typed
 
 # name -> "module:SPEC"; each module defines SPEC = AgentSpec(...)
 AGENTS: dict[str, str] = {
@@ -69,7 +69,8 @@ class AgentSpec:
                 f"its settings are {', '.join(sorted(known))}"
             )
         checked = {
-            name: _typed(self.name, name, value, hints[name]) for name, value in values.items()
+            name: typed(f"agent {self.name}: setting {name}", value, hints[name])
+            for name, value in values.items()
         }
         try:
             settings = self.config(**checked)
@@ -78,52 +79,6 @@ class AgentSpec:
         except (TypeError, ValueError) as err:
             raise ValueError(f"agent {self.name}: {err}") from None
         return settings
-
-
-def _typed(agent: str, name: str, value: Any, annotation: Any) -> Any:
-    """``value`` if it fits ``annotation`` (tuples from lists); else a ValueError naming it."""
-    options = (
-        typing.get_args(annotation)
-        if typing.get_origin(annotation) in (typing.Union, types.UnionType)
-        else (annotation,)
-    )
-    for option in options:
-        fitted = _fit(value, option)
-        if fitted is not _MISFIT:
-            return fitted
-    wanted = " or ".join(getattr(o, "__name__", str(o)) for o in options).replace(
-        "NoneType", "None"
-    )
-    raise ValueError(f"agent {agent}: setting {name} = {value!r} must be {wanted}")
-
-
-_MISFIT = object()
-
-
-def _fit(value: Any, option: Any) -> Any:
-    if option is type(None):
-        return None if value is None else _MISFIT
-    if option is bool:
-        return value if isinstance(value, bool) else _MISFIT
-    if option is int:
-        return value if isinstance(value, int) and not isinstance(value, bool) else _MISFIT
-    if option is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return float(value) if ok else _MISFIT
-    if option is str:
-        return value if isinstance(value, str) else _MISFIT
-    origin, args = typing.get_origin(option), typing.get_args(option)
-    if origin is tuple and isinstance(value, list | tuple):
-        items = [_fit(v, args[0]) for v in value]
-        return _MISFIT if any(i is _MISFIT for i in items) else tuple(items)
-    if origin is dict and isinstance(value, dict):
-        items = {k: _fit(v, args[1]) for k, v in value.items()}
-        ok = all(isinstance(k, str) for k in items) and _MISFIT not in items.values()
-        return items if ok else _MISFIT
-    if origin is list and isinstance(value, list | tuple):
-        items = [_fit(v, args[0]) for v in value]
-        return _MISFIT if any(i is _MISFIT for i in items) else items
-    return _MISFIT
 
 
 def get_agent(name: str) -> AgentSpec:

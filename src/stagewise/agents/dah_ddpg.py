@@ -62,12 +62,14 @@ from __future__ import annotations
 
 import copy
 import multiprocessing
+import os
 import pickle
 import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field, replace
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +94,8 @@ from stagewise.agents.common.logger import ProgressLogger
 from stagewise.agents.common.networks import mlp
 from stagewise.agents.common.replay import ReplayBatch, ReplayBuffer
 from stagewise.agents.common.seeding import seed_everything
-from stagewise.core.files import write_bytes_atomic, write_json_atomic
+from stagewise.core.files import locked, write_bytes_atomic, write_json_atomic
+from stagewise.core.processes import die_with_parent
 
 POLICY_FILE = "policy.pt"
 CONFIG_FILE = "agent_config.json"
@@ -111,7 +114,8 @@ class DAHDDPGConfig:
     """Hyper-parameters of DAH-DDPG (Algorithm 1's inputs; defaults tuned on copper blending)."""
 
     total_steps: int = 30_000
-    """environment steps to train for, guided episodes included (the last episode completes)"""
+    """environment steps to train for, exactly, guided episodes included (the episode in
+    progress at the limit is cut there); each restart trains this many"""
     seed: int = 0
     """seed of every generator (network init, exploration, replay sampling, episodes)"""
     gamma: float = 1.0
@@ -513,12 +517,17 @@ def _episode(
     buffer: ReplayBuffer,
     rng: np.random.Generator,
     choose: Callable[[np.ndarray, int], tuple[bool, np.ndarray]],
+    steps_left: int,
     after_step: Callable[[], None] | None = None,
-) -> tuple[float, int]:
-    """Play one episode with ``choose(obs, stage)``, storing every transition (Eq. 17)."""
+) -> tuple[float | None, int]:
+    """Play one episode with ``choose(obs, stage)``, storing every transition (Eq. 17).
+
+    Returns the episode's return (None if it was cut after ``steps_left`` steps, the
+    rest of the training budget) and its number of steps.
+    """
     obs, _ = env.reset(seed=int(rng.integers(2**63 - 1)))
     total, stage, done = 0.0, 0, False
-    while not done:
+    while not done and stage < steps_left:
         stage += 1
         stop, params = choose(obs, stage)
         next_obs, reward, terminated, truncated, info = env.step(env_action(stop, params))
@@ -527,7 +536,7 @@ def _episode(
         obs, done, total = next_obs, terminated or truncated, total + float(reward)
         if after_step is not None:
             after_step()
-    return total, stage
+    return (total if done else None), stage
 
 
 def greedy_evaluation(
@@ -660,9 +669,14 @@ def _preload_guided(
             break
         stages = int(rng.integers(2, 4))
         total, length = _episode(
-            env, buffer, rng, lambda _o, n, k=stages: _guided(n, k, rng, n_params)
+            env,
+            buffer,
+            rng,
+            lambda _o, n, k=stages: _guided(n, k, rng, n_params),
+            cfg.total_steps - c.global_step,
         )
-        returns.append(total)
+        if total is not None:
+            returns.append(total)
         c.global_step += length
         if progress is not None:
             progress(length)
@@ -700,9 +714,11 @@ def _training_episode(
         buffer,
         rng,
         lambda obs, n: _explore(obs, n, learner, rng, cfg, n_params, epsilon),
+        cfg.total_steps - c.global_step,
         after_step,
     )
-    c.returns.append(total)
+    if total is not None:
+        c.returns.append(total)
     return length
 
 
@@ -848,7 +864,7 @@ def train_restarts(
         _train_in_processes(env_fn, configs, dirs, jobs, progress)
     else:
         for run_cfg, path in zip(configs, dirs, strict=True):
-            _train_run(env_fn, run_cfg, path, progress)
+            _train_restart(env_fn, run_cfg, path, progress)
     torch.set_num_threads(cfg.torch_threads)
     env = env_fn()
     scores = []
@@ -877,9 +893,21 @@ def _train_in_processes(
     jobs: int,
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Train the restarts ``jobs`` at a time in spawned processes; relay their progress."""
+    """Train the restarts ``jobs`` at a time in spawned processes; relay their progress.
+
+    The workers and the queue's manager process die with this process (``kill -9``
+    included), so no orphan keeps training into a ``restart_<i>/`` that a resume reopens.
+    """
     context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, ProcessPoolExecutor(jobs, mp_context=context) as pool:
+    parent = (os.getpid(),)
+    manager = SyncManager(ctx=context)
+    manager.start(die_with_parent, parent)
+    with (
+        manager,
+        ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=die_with_parent, initargs=parent
+        ) as pool,
+    ):
         # episode lengths cross processes only when someone reports them
         steps = manager.Queue() if progress is not None else None
         futures = [
@@ -907,7 +935,18 @@ def _train_restart_process(
     env_fn: Callable[[], gym.Env], cfg: DAHDDPGConfig, run_dir: Path, steps: Any | None
 ) -> None:
     """One restart in a worker process; its episode lengths go to the ``steps`` queue."""
-    _train_run(env_fn, cfg, run_dir, None if steps is None else steps.put)
+    _train_restart(env_fn, cfg, run_dir, None if steps is None else steps.put)
+
+
+def _train_restart(
+    env_fn: Callable[[], gym.Env],
+    cfg: DAHDDPGConfig,
+    run_dir: Path,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """One restart, holding the lock of its folder while it trains."""
+    with locked(run_dir, purpose="DAH-DDPG restart"):
+        _train_run(env_fn, cfg, run_dir, progress)
 
 
 def _relay(steps: Any | None, progress: Callable[[int], None] | None) -> None:

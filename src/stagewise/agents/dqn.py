@@ -65,7 +65,8 @@ class DQNConfig:
     """Hyper-parameters of DQN (defaults tuned on the capacity-expansion problem)."""
 
     total_steps: int = 48_000
-    """environment steps to train for (the episode in progress at the limit is completed)"""
+    """environment steps to train for, exactly (the episode in progress at the limit is cut
+    there and left out of the logged returns)"""
     learning_rate: float = 1e-3
     """initial Adam step size alpha"""
     lr_end_fraction: float = 0.05
@@ -467,14 +468,17 @@ def _run_episode(
     cfg: DQNConfig,
     n_actions: int,
 ) -> int:
-    """Play one epsilon-greedy episode, storing transitions and training (Alg. 2, lines 3-15)."""
+    """Play one epsilon-greedy episode, storing transitions and training (Alg. 2, lines 3-15).
+
+    The episode ends early at ``cfg.total_steps``; only a completed one is logged.
+    """
     c.episode += 1
     epsilon = epsilon_at(c.episode, cfg)
     # The episode's randomness comes from the agent's generator: nothing to save mid-episode.
     obs, info = env.reset(seed=int(rng.integers(2**63 - 1)))
     mask = _action_mask(info, n_actions, cfg.action_masking)
     total_reward, total_cost, length, done = 0.0, 0.0, 0, False
-    while not done:
+    while not done and c.global_step < cfg.total_steps:
         if rng.random() < epsilon:
             feasible = np.flatnonzero(mask) if mask is not None else np.arange(n_actions)
             action = int(feasible[rng.integers(len(feasible))])
@@ -492,8 +496,9 @@ def _run_episode(
         length += 1
         c.global_step += 1
         _train_step(learner, buffer, rng, c, cfg)
-    c.returns.append(total_reward)
-    c.costs.append(total_cost)
+    if done:
+        c.returns.append(total_reward)
+        c.costs.append(total_cost)
     return length
 
 

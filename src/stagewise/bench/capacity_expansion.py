@@ -27,7 +27,7 @@ import numpy as np
 from rich.console import Console
 
 from stagewise.agents import get_agent
-from stagewise.bench.compare import evaluate_all
+from stagewise.bench.compare import evaluate_all, gap_percent
 from stagewise.core.policy import Policy
 from stagewise.problems.capacity_expansion.config import CapacityExpansionConfig
 from stagewise.problems.capacity_expansion.dp import solve
@@ -70,9 +70,11 @@ class Cell:
     dqn_cpu_seconds: float = float("nan")
 
     @property
-    def gap_percent(self) -> float:
-        """DQN's shortfall from the optimum, on paired episodes (DP minus DQN, same draws)."""
-        return -100.0 * self.paired_gap / abs(self.dp_value)
+    def gap_percent(self) -> float | None:
+        """DQN's gap to the DP policy: :func:`~stagewise.bench.compare.gap_percent` of the
+        sampled means on the same episodes (the definition used everywhere), not of the
+        exact DP value."""
+        return gap_percent(self.dp_mc, self.dqn_mc)
 
     def row(self) -> dict[str, Any]:
         return {
@@ -82,7 +84,7 @@ class Cell:
             "DP policy (MC)": round(self.dp_mc, 4),
             "DQN (MC)": round(self.dqn_mc, 4),
             "DQN s.e.": round(self.dqn_se, 4),
-            "DQN gap to DP %": round(self.gap_percent, 3),
+            "DQN gap to DP %": _rounded(self.gap_percent, 3),
             "paired DQN-DP": round(self.paired_gap, 4),
             "paired s.e.": round(self.paired_se, 4),
             "DP time (s)": round(self.dp_seconds, 3),
@@ -220,8 +222,8 @@ def threshold_rows(results: list[tuple[Cell, Any, Policy]]) -> list[dict[str, An
     return rows
 
 
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 5)
+def _rounded(value: float | None, digits: int = 5) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -274,6 +276,10 @@ def reproduce(
         raise ValueError(
             f"unknown option(s) {sorted(unknown)}; use cells, episodes, seed, dqn_episodes"
         )
+    if episodes < 2:
+        raise ValueError(f"episodes must be >= 2 (a standard error needs two), got {episodes}")
+    if dqn_episodes is not None and dqn_episodes < 1:
+        raise ValueError(f"dqn_episodes must be >= 1, got {dqn_episodes}")
     out.mkdir(parents=True, exist_ok=True)
     results = [
         run_cell(c, out, episodes, seed, progress_bar, dqn_episodes) for c in select_cells(cells)

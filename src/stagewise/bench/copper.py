@@ -245,8 +245,10 @@ def reproduce(
             "sp_episodes"
         )
     repeats, episodes, workers = int(repeats), int(episodes), int(workers)
-    if repeats < 1 or episodes < 2:
-        raise ValueError(f"repeats must be >= 1 and episodes >= 2, got {repeats}, {episodes}")
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    if episodes < 2:
+        raise ValueError(f"episodes must be >= 2 (a standard error needs two), got {episodes}")
     if open_loop not in {"agent", "rule"}:
         raise ValueError(f"open_loop must be 'agent' or 'rule', got {open_loop!r}")
     chosen_scales = _select(scales, SCALES, "scales")

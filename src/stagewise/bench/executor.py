@@ -12,20 +12,16 @@ run folder that a resume reopens.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import multiprocessing
 import multiprocessing.connection
 import os
-import signal
-import sys
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stagewise.bench.ray_backend import RayOptions, run_on_ray
+from stagewise.core.processes import die_with_parent
 
 Backend = Literal["local", "ray", "inline"]
 
@@ -159,28 +155,3 @@ def _child(fn: Callable[..., Any], kwargs: dict[str, Any], send: Any, parent_pid
         message = (False, f"{type(err).__name__}: {err}")
     send.send(message)
     send.close()
-
-
-PR_SET_PDEATHSIG = 1
-PARENT_POLL_SECONDS = 0.5
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Make this worker process exit as soon as ``parent_pid`` is gone.
-
-    Linux delivers SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``); a
-    daemon thread also polls the parent PID, which covers every other platform and
-    a parent that died before the ``prctl`` call.
-    """
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent_pid:
-        os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
-
-
-def _watch_parent(parent_pid: int) -> None:
-    while os.getppid() == parent_pid:
-        time.sleep(PARENT_POLL_SECONDS)
-    os._exit(1)

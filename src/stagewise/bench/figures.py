@@ -29,14 +29,7 @@ def plot_case(case: str, rows: list[dict[str, Any]], path: Path) -> Path:
         reward_ax.axhline(optimum, color="black", linestyle="--", linewidth=1, label="optimal")
         reward_ax.legend(loc="best")
     reward_ax.set_title("evaluation reward")
-    costs = np.array([r["cost mean"] for r in rows])
-    cost_ax.bar(names, costs, color="tab:red")
-    cost_ax.set_title("constraint cost per episode")
-    if not costs.any():
-        cost_ax.text(0.5, 0.5, "every method: cost 0", ha="center", transform=cost_ax.transAxes)
-        cost_ax.set_yticks([])
-    else:
-        cost_ax.set_yscale("symlog", linthresh=1.0)
+    plot_costs(cost_ax, names, np.array([r["cost mean"] for r in rows]))
     gaps = [r.get("gap to optimum %") for r in rows]
     if any(g is not None for g in gaps):
         gap_ax.bar(names, [g if g is not None else 0.0 for g in gaps], color="tab:gray")
@@ -51,6 +44,18 @@ def plot_case(case: str, rows: list[dict[str, Any]], path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_costs(ax: plt.Axes, names: list[str], costs: np.ndarray) -> None:
+    """The cost panel: a symmetric-log axis, or, when every cost is 0, a linear axis
+    that says so instead of an empty log scale."""
+    ax.bar(names, costs, color="tab:red")
+    ax.set_title("constraint cost per episode")
+    if costs.any():
+        ax.set_yscale("symlog", linthresh=1.0)
+    else:
+        ax.text(0.5, 0.5, "every method: cost 0", ha="center", transform=ax.transAxes)
+        ax.set_yticks([])
 
 
 def plot_training(case: str, curves: dict[str, list[Curve]], path: Path) -> Path:

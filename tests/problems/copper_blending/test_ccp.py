@@ -103,7 +103,7 @@ def test_weight_beyond_inventory_is_a_clear_error() -> None:
 
 
 def test_lower_level_survives_pickling_with_identical_feeds() -> None:
-    """Agents checkpoint environments by pickling them; the HiGHS model is rebuilt on load."""
+    """A copy of the lower level (pickle, deepcopy) rebuilds its HiGHS model on load."""
     import pickle
 
     from stagewise.problems.copper_blending.ccp import ChanceConstrainedLP

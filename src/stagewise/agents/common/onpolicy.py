@@ -23,8 +23,9 @@ value through an epoch in which no episode ends.
 
 Resuming: a checkpoint (written at epoch boundaries) holds the networks,
 optimizers, the algorithm's state (multipliers), every random generator, the
-environments (pickled, their generators included), the last observation and
-the running episode sums, so a resumed run continues exactly where the
+environments' state as plain data (each layer's numbers, arrays and generator
+states, :func:`~stagewise.agents.common.vector.snapshot_envs`; no pickle), the
+last observation and the running episode sums, so a resumed run continues exactly where the
 uninterrupted one would be.
 """
 

@@ -104,7 +104,8 @@ class ChanceConstrainedLP:
         return highs
 
     def __getstate__(self) -> dict:
-        # A HiGHS object cannot be pickled (checkpoints pickle environments): rebuild on load.
+        # A HiGHS object cannot be pickled or deep-copied: a copy of the lower level
+        # (pickle, copy.deepcopy) rebuilds it on load. Checkpoints do not copy environments.
         state = self.__dict__.copy()
         del state["_highs"]
         state["_z"] = 0.0
