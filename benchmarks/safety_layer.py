@@ -14,7 +14,11 @@ it runs is printed.
     PYTHONPATH=src python benchmarks/safety_layer.py timing [--calls 400] [--batch 64]
     PYTHONPATH=src python benchmarks/safety_layer.py compare [--max-steps 20000]
         [--problems gtep inventory] [--agents ppo-lag trpo-lag] [--runs runs/safety-layer]
-        [--evaluate-only]
+        [--evaluate-only] [--projection-weight 0 0.1 1] [--hp KEY=VALUE ...] [--layer-only]
+        [--seed 0]
+
+``compare``'s reward is the problem's: the ``-projection_weight * distance`` term that
+the layer adds to the training reward at a weight above 0 is taken out again.
 """
 
 from __future__ import annotations
@@ -126,55 +130,91 @@ def run(command: list[str]) -> None:
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 
+def label_of(agent: str, layer: bool, weight: float) -> str:
+    """``agent``, ``agent+safety`` (weight 0) or ``agent+safety-wW``."""
+    if not layer:
+        return agent
+    return agent + "+safety" + (f"-w{weight:g}" if weight else "")
+
+
+def train_commands(slug: str, args: argparse.Namespace) -> list[tuple[str, float, Path, list[str]]]:
+    """(label, projection weight, run folder, train command) of every run on ``slug``:
+    each agent without the layer (unless ``--layer-only``), then with the layer at each
+    ``--projection-weight``; ``--hp`` goes to every run."""
+    steps = min(BUDGETS.get(slug, args.max_steps or 20_000), args.max_steps or 10**9)
+    cli = [sys.executable, "-m", "stagewise"]
+    hp = [item for pair in args.hp for item in ("--hp", pair)]
+    out = []
+    for agent in args.agents:
+        variants = [] if args.layer_only else [(False, 0.0)]
+        variants += [(True, float(w)) for w in args.projection_weight]
+        for layer, weight in variants:
+            label = label_of(agent, layer, weight)
+            run_dir = Path(args.runs) / slug / label / f"seed{args.seed}"
+            command = [*cli, "train", slug, "--agent", agent, "--steps", str(steps)]
+            command += ["--seed", str(args.seed), "--run-dir", str(run_dir), *hp]
+            command += CONFIGS.get(slug, [])
+            if layer:
+                command.append("--safety-layer")
+                if weight:
+                    command += ["--projection-weight", f"{weight:g}"]
+            out.append((label, weight, run_dir, command))
+    return out
+
+
+def problem_reward(result: dict) -> float:
+    """The problem's mean reward: the evaluated reward less the projection term (the
+    ``-projection_weight * distance`` the layer adds at a weight above 0)."""
+    return result["reward_mean"] - result.get("reward_terms", {}).get(PROJECTION, 0.0)
+
+
 def compare(args: argparse.Namespace) -> None:
     cli = [sys.executable, "-m", "stagewise"]
     rows = []
     for slug in args.problems or list(BUDGETS):
-        steps = min(BUDGETS.get(slug, args.max_steps or 20_000), args.max_steps or 10**9)
-        config = CONFIGS.get(slug, [])
-        runs = []
-        for agent in args.agents:
-            for layer in (False, True):
-                label = agent + ("+safety" if layer else "")
-                run_dir = Path(args.runs) / slug / label / f"seed{args.seed}"
-                command = [*cli, "train", slug, "--agent", agent, "--steps", str(steps)]
-                command += ["--seed", str(args.seed), "--run-dir", str(run_dir), *config]
-                if layer:
-                    command.append("--safety-layer")
-                if not args.evaluate_only:
-                    run(command)
-                runs.append((label, run_dir))
-        out = Path(args.runs) / slug / "evaluation.json"
+        runs = train_commands(slug, args)
+        for *_, command in runs:
+            if not args.evaluate_only:
+                run(command)
+        steps = int(runs[0][3][runs[0][3].index("--steps") + 1])
+        out = Path(args.runs) / slug / f"evaluation-seed{args.seed}.json"
         command = [*cli, "evaluate", slug, "--episodes", str(args.episodes), "--out", str(out)]
-        for _, run_dir in runs:
+        for _, _, run_dir, _ in runs:
             command += ["--run", str(run_dir)]
-        run([*command, "--seed", "10000", *config])
+        run([*command, "--seed", "10000", *CONFIGS.get(slug, [])])
         results = json.loads(out.read_text())["results"]
         optimum = results["optimal"]["reward_mean"]
-        for label, run_dir in runs:
+        for label, weight, run_dir, _ in runs:
             r = results[str(run_dir)]
             costs = {k: v["mean"] for k, v in r["costs"].items()}
+            reward = problem_reward(r)
             rows.append(
                 (
                     slug,
                     label,
                     steps,
-                    r["reward_mean"],
+                    weight,
+                    args.seed,
+                    reward,
                     sum(v for k, v in costs.items() if k != PROJECTION),
                     costs.get(PROJECTION, 0.0),
-                    100.0 * (optimum - r["reward_mean"]) / abs(optimum),
+                    100.0 * (optimum - reward) / abs(optimum),
                 )
             )
-    print("\n| problem | method | steps | reward | constraint cost | projection | gap % |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for slug, label, steps, reward, cost, projection, gap in rows:
+        print(f"# {slug}: optimum {optimum:.6g} on the same episodes ({load()})", flush=True)
+    print(
+        "\n| problem | method | steps | weight | seed | reward | constraint cost | projection "
+        "| gap % |"
+    )
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for slug, label, steps, weight, seed, reward, cost, projection, gap in rows:
         print(
-            f"| {slug} | {label} | {steps} | {reward:.6g} | {cost:.4g} | {projection:.4g} | "
-            f"{gap:.1f} |"
+            f"| {slug} | {label} | {steps} | {weight:g} | {seed} | {reward:.6g} | {cost:.4g} | "
+            f"{projection:.4g} | {gap:.1f} |"
         )
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
     t = sub.add_parser("timing")
@@ -190,7 +230,22 @@ def main() -> None:
     c.add_argument("--episodes", type=int, default=10)
     c.add_argument("--runs", default="runs/safety-layer")
     c.add_argument("--evaluate-only", action="store_true", help="reuse the trained runs")
-    args = parser.parse_args()
+    c.add_argument(
+        "--projection-weight",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        help="one run with the layer per weight (the distance's weight in the reward)",
+    )
+    c.add_argument(
+        "--hp", action="append", default=[], help="agent hyper-parameter KEY=VALUE (repeatable)"
+    )
+    c.add_argument("--layer-only", action="store_true", help="skip the runs without the layer")
+    return parser
+
+
+def main() -> None:
+    args = parser().parse_args()
     timing(args) if args.what == "timing" else compare(args)
 
 
