@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from stagewise.core.safety_env import make_safe_env
-from tests.problems.safety_checks import projection_is_idempotent, random_run, vector_cost
+from tests.problems.safety_checks import (
+    constraint_cost,
+    projection_is_idempotent,
+    random_run,
+    vector_cost,
+)
 
 ENV = "stagewise/ASU-v0"
 
@@ -51,3 +56,34 @@ def test_off_at_the_last_hour_short_of_the_demand_produces_and_ships() -> None:
     assert costs["demand_shortfall"][0] == 0.0 and costs["inventory_overflow"][0] == 0.0
     off = dyn.transition(state, {"weights": np.zeros((1, len(dyn.vertices)))}, None).costs
     assert off["demand_shortfall"][0] > 0  # "Off" would have missed the demand
+
+
+@pytest.mark.parametrize("point", range(5))
+def test_holding_one_operating_point_all_week_costs_nothing_but_the_projection(point: int) -> None:
+    # Proposing one extreme point every hour fills the LIN tank long before the LOX
+    # demand is met (points 0, 1 and 4 did so with the one-day look-ahead and no whole
+    # hours): the layer plans today and tomorrow in whole working hours, so it switches
+    # the unit off or to another point in time.
+    env = make_safe_env(ENV)
+    env.reset(seed=0)
+    action = -np.ones(env.action_space.shape, dtype=np.float32)
+    action[point] = 1.0
+    cost = violation = 0.0
+    for _ in range(168):
+        *_, terminated, truncated, info = env.step(action)
+        cost += constraint_cost(info["costs"])
+        violation += info["safety"]["violation"]
+        if terminated or truncated:
+            break
+    assert cost == 0.0 and violation == pytest.approx(0.0, abs=1e-6)
+
+
+def test_an_idle_unit_gets_exact_zero_weights() -> None:
+    # The environment normalizes any positive weights, so a solver's 1e-12 on an idle
+    # unit would run it at that point: the decision of y = 0 is exactly zero.
+    env = make_safe_env(ENV)
+    step = env.layer.constraints
+    tiny = np.array([[1e-12, 0.0, 0.0, 0.0, 0.0], [0.2, 0.8, 0.0, 0.0, 0.0]])
+    values = {"weights": tiny, "on": np.array([0.0, 1.0])}
+    weights = step.decision(values, {"weights": tiny})["weights"]
+    assert np.array_equal(weights[0], np.zeros(5)) and weights[1] == pytest.approx(tiny[1])
