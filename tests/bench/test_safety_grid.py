@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from stagewise.bench.grid import grid_jobs, load_grid, run_grid
-from stagewise.bench.report import write_report
+from stagewise.bench.report import collect, summarize, write_report
 from stagewise.bench.runs import read_run_record
 from stagewise.core.config import ConfigError
 
@@ -48,6 +48,18 @@ def test_the_same_agent_with_and_without_the_layer_runs_side_by_side(tmp_path: P
     write_report(tmp_path / "runs" / "safe")
     report = (tmp_path / "runs" / "safe" / "report.md").read_text()
     assert "| ppo-lag |" in report and "| ppo-lag+safety |" in report
+
+
+def test_the_report_cost_of_a_layer_row_is_its_constraint_cost(tmp_path: Path) -> None:
+    # The projection distance moves a decision but breaks no constraint: the report's
+    # cost (and the paper's selection rules on it) leaves it out; it has its own column.
+    grid = load_grid(write_grid(tmp_path))
+    run_grid(grid, tmp_path / "runs", backend="inline")
+    rows = {r["method"]: r for r in summarize(collect(tmp_path / "runs" / "safe"))}
+    safe, plain = rows["ppo-lag+safety"], rows["ppo-lag"]
+    assert safe["cost projection"] > 0.0
+    assert safe["cost mean"] == 0.0 and safe["cost std"] == 0.0
+    assert plain["cost mean"] > 0.0  # without the layer the same agent breaks constraints
 
 
 def test_layer_options_are_part_of_the_fingerprint(tmp_path: Path) -> None:

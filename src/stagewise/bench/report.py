@@ -82,7 +82,8 @@ def _row(case: str, method: str, records: list[dict[str, Any]]) -> dict[str, Any
     if not done:
         return row
     rewards = np.array([r["reward_mean"] for r in done])
-    costs = np.array([r["cost_mean"] for r in done])
+    cost = _cost_key(done)
+    costs = np.array([r[f"{cost}_mean"] for r in done])
     row |= {
         "steps": done[0].get("steps"),
         "cost limit": done[0].get("cost_limit"),
@@ -90,7 +91,7 @@ def _row(case: str, method: str, records: list[dict[str, Any]]) -> dict[str, Any
         "reward std": _pooled_std(done, "reward"),
         "reward std over seeds": float(rewards.std()),
         "cost mean": float(costs.mean()),
-        "cost std": _pooled_std(done, "cost"),
+        "cost std": _pooled_std(done, cost),
         "episodes per run": done[0]["episodes"],
         "train s": _mean(done, "train_seconds", "seconds"),
         "train CPU s": _mean(done, "train_cpu_seconds"),
@@ -105,6 +106,12 @@ def _row(case: str, method: str, records: list[dict[str, Any]]) -> dict[str, Any
             np.mean([r.get("costs", {}).get(family, {}).get("mean", 0.0) for r in done])
         )
     return row
+
+
+def _cost_key(records: list[dict[str, Any]]) -> str:
+    """``constraint_cost``: the cost apart from a safety layer's projection distance (its
+    own column), where every record has it; else ``cost`` (records written before it)."""
+    return "constraint_cost" if all("constraint_cost_mean" in r for r in records) else "cost"
 
 
 def _pooled_std(records: list[dict[str, Any]], what: str) -> float:
@@ -201,7 +208,9 @@ def to_markdown(rows: list[dict[str, Any]], root: Path) -> str:
         "optimum: 100 (R_opt - R) / |R_opt| on sampled means, R_opt the perfect-information "
         "bound (clairvoyant) where the case has one, else the optimal policy. best / worst: "
         "the SafeOR-Gym "
-        "paper's selection rules among the agents; train/eval gap: its significance flag.",
+        "paper's selection rules among the agents; train/eval gap: its significance flag. "
+        "Cost of a `+safety` row (an agent through the safety layer): its constraint cost; "
+        "the projection distance is its own column.",
         "",
     ]
     for case in sorted({r["case"] for r in rows}):

@@ -16,6 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
+from stagewise.core.safety import PROJECTION
+
 
 @runtime_checkable
 class Policy(Protocol):
@@ -68,9 +70,11 @@ class Evaluation:
 
     def summary(self) -> dict[str, Any]:
         """Mean, standard deviation and standard error of reward and cost, per family too,
-        and the mean of each reward term."""
+        the constraint cost (the cost apart from a safety layer's projection distance, which
+        moves a decision but breaks no constraint) and the mean of each reward term."""
         rewards = self._values(lambda e: e.reward)
         costs = self._values(lambda e: e.cost)
+        constraint = self._values(lambda e: e.cost - e.costs.get(PROJECTION, 0.0))
         n = max(len(self.episodes), 1)
         families = sorted({k for e in self.episodes for k in e.costs})
         per_family = {
@@ -92,6 +96,8 @@ class Evaluation:
             "reward_se": float(rewards.std(ddof=1) / np.sqrt(n)) if rewards.size > 1 else 0.0,
             "cost_mean": float(costs.mean()) if costs.size else float("nan"),
             "cost_std": float(costs.std()) if costs.size else float("nan"),
+            "constraint_cost_mean": float(constraint.mean()) if costs.size else float("nan"),
+            "constraint_cost_std": float(constraint.std()) if costs.size else float("nan"),
             "costs": per_family,
             "reward_terms": reward_terms,
         }
