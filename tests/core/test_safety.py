@@ -9,6 +9,7 @@ import pytest
 
 from stagewise.agents.common.vector import make_vector_env
 from stagewise.core.safety import (
+    SOLVE_SECONDS,
     ColumnBlock,
     RowBlock,
     SafetyLayer,
@@ -90,6 +91,24 @@ def test_integer_columns_get_the_milp_optimum() -> None:
     assert result.decision["k"][:, 0].tolist() == [2.0, 4.0, 5.0]
     assert result.violation == pytest.approx([0.0, 0.0, 20.0 - 11.0])
     assert result.distance == pytest.approx([2.0, 0.0, 4.0])
+
+
+def test_a_long_lived_layer_keeps_solving_past_its_first_second_of_solves() -> None:
+    # HiGHS's time_limit counts every run a model has had: with it as the per-solve
+    # limit, a layer stopped solving (status time limit, proposal kept) once its model had
+    # run for 1 s in all, i.e. after a few thousand steps of a training run.
+    layer = SafetyLayer(Budget())
+    rng = np.random.default_rng(0)
+    proposal = {"x": np.ones((1024, 2))}
+    model = layer._model(1024, integer=False)
+    while model.highs.getRunTime() < 1.2 * SOLVE_SECONDS:
+        caps = rng.uniform(-1.5, 1.5, 1024)  # new bounds: the solve iterates again
+        result = layer.project({"cap": caps}, proposal)
+        assert result.status == "optimal" and np.all(np.isfinite(result.violation))
+    # from (1, 1), x2 (half the price) gives first, down to -1; then x1
+    x2 = np.maximum(caps - 1.0, -1.0)
+    assert result.decision["x"][:, 1] == pytest.approx(x2, abs=1e-9)
+    assert result.decision["x"][:, 0] == pytest.approx(np.minimum(caps - x2, 1.0), abs=1e-9)
 
 
 def test_the_layer_solves_after_another_highs_user_set_up_the_thread_scheduler() -> None:

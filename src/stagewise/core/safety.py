@@ -199,12 +199,17 @@ PENALTY = 1e4
 """Elastic penalty ``rho`` per unit of scaled row violation. Rows are scaled so that a
 coefficient times its column's unit is at most 1: a unit of violation then costs more
 than moving any one decision across its whole range (2 normalized units) many times."""
+SOLVE_SECONDS = 1.0
+"""Time limit of one solve, a safety net: a step's LP takes well under a millisecond.
+HiGHS's own ``time_limit`` counts the run time of every solve a model has had, so a
+layer that lives through a training run would stop solving after its first second; each
+solve gets this much beyond the time already run instead."""
+
 SOLVER_OPTIONS: dict[str, Any] = {
     "output_flag": False,
     "primal_feasibility_tolerance": 1e-9,
     "mip_feasibility_tolerance": 1e-9,
     "mip_rel_gap": 1e-6,
-    "time_limit": 1.0,  # a safety net: the step's LP takes well under a millisecond
     # no "threads": HiGHS has one thread scheduler per process, and a model asking for
     # another thread count than the first solver of the process (Pyomo's, in an
     # evaluation beside the optimum) fails to run at all
@@ -492,6 +497,7 @@ class _Model:
         high = np.concatenate([row_high, target], axis=1).ravel()
         h.changeRowsBounds(self.rows.size, self.rows, low, high)
         h.changeColsBounds(self.x_columns.size, self.x_columns, col_low.ravel(), col_high.ravel())
+        h.setOptionValue("time_limit", h.getRunTime() + SOLVE_SECONDS)
         h.run()
         status = h.getModelStatus()
         if status != self.optimal and h.getInfo().primal_solution_status != 2:
