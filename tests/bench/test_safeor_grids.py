@@ -1,5 +1,6 @@
-"""The study grids: every case study of the paper's Tables 1 and 2, the six safe agents,
-budgets within the paper's, and a quick profile that runs apart from the full grid."""
+"""The study grids: every case study of the paper's Tables 1 and 2, the six safe agents
+and PPO-Lag and TRPO-Lag through the safety layer, budgets within the paper's, and a
+quick profile that runs apart from the full grid."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ GRIDS = {
     2: ROOT / "benchmarks" / "safeor_table2.yaml",
 }
 SAFE_AGENTS = {"cpo", "trpo-lag", "p3o", "crpo", "ddpg-lag", "ppo-lag"}
+METHODS = SAFE_AGENTS | {"ppo-lag+safety", "trpo-lag+safety"}
 
 
 def test_the_two_grids_cover_every_case_of_the_papers_tables() -> None:
@@ -26,11 +28,11 @@ def test_the_two_grids_cover_every_case_of_the_papers_tables() -> None:
 
 
 @pytest.mark.parametrize("table", [1, 2])
-def test_grid_runs_six_safe_agents_on_three_seeds_within_the_papers_budget(
+def test_grid_runs_the_safe_agents_with_and_without_the_layer_within_the_papers_budget(
     table: int, tmp_path: Path
 ) -> None:
     grid = load_grid(GRIDS[table])
-    assert {a.name for a in grid.agents} == SAFE_AGENTS and grid.seeds == [0, 1, 2]
+    assert {a.label for a in grid.agents} == METHODS and grid.seeds == [0, 1, 2]
     assert grid.evaluation.episodes == 10 and "optimal" in grid.baselines
     paper = paper_results()["cases"]
     for problem in grid.problems:
@@ -38,7 +40,7 @@ def test_grid_runs_six_safe_agents_on_three_seeds_within_the_papers_budget(
         if "episodes_per_epoch" in case:
             assert problem.steps <= case["episodes_per_epoch"] * case["horizon"] * 100
     jobs = grid_jobs(grid, tmp_path)  # every agent setting validates before any job
-    assert len(jobs) == len(grid.problems) * (6 * 3 + 2) + sum(
+    assert len(jobs) == len(grid.problems) * (8 * 3 + 2) + sum(
         len(p.baselines) for p in grid.problems
     )
 
@@ -47,7 +49,7 @@ def test_quick_profile_is_one_seed_capped_and_kept_apart(tmp_path: Path) -> None
     quick = load_grid(GRIDS[1], "quick")
     assert quick.experiment == "safeor-table1-quick" and quick.seeds == [0]
     train = [j for j in grid_jobs(quick, tmp_path) if j.fn.__name__ == "train_and_evaluate"]
-    assert len(train) == 9 * 6
+    assert len(train) == 9 * 8
     assert 10000 < max(j.kwargs["settings"]["total_steps"] for j in train) <= 20000
 
 
