@@ -219,6 +219,10 @@ SOLVER_OPTIONS: dict[str, Any] = {
 }
 INTEGRALITY_TOL = 1e-7
 """An integer column of the LP relaxation within this of a whole number counts as whole."""
+KEEP_TOL = 1e-9
+"""A decision column within this of the proposal (the solvers' feasibility tolerance) is the
+proposal: a warm-started solve otherwise returns it with noise of 1e-17 that depends on
+the solves before, and the same state and action would give different distances."""
 MAX_NODES = 64
 """Branch-and-bound nodes of one copy before HiGHS's MILP takes over."""
 
@@ -338,7 +342,10 @@ class SafetyLayer:
                     *(part[i : i + 1] for part in bounds_of)
                 )
                 status = copy_status if status == "optimal" else status
-        distance = np.abs(x[:, self.distance_columns] - target) @ self.weights
+        kept = x[:, self.distance_columns]
+        kept = np.where(np.abs(kept - target) <= KEEP_TOL, target, kept)
+        x[:, self.distance_columns] = kept
+        distance = np.abs(kept - target) @ self.weights
         values = {
             b.name: x[:, self.offsets[b.name] : self.offsets[b.name] + b.size].reshape(n, *b.shape)
             for b in self.blocks
